@@ -1,0 +1,1 @@
+//! A scripted transport for driver tests: expected CDB → canned reply.

@@ -1,0 +1,1 @@
+//! SMC medium-changer driver, generic over `reel_hw::Transport`.

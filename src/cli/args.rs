@@ -1,0 +1,275 @@
+//! Command-line arguments as `shared/spec/cli.md` fixes them. Parsing only: no I/O here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// reel: tape-library controller (discovery, moves, RSM media pools).
+#[derive(Debug, Parser)]
+#[command(name = "reel", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Print exactly one JSON document on stdout, for success and failure.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Log verbosity on stderr (-v debug, -vv trace); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read every changer and drive and print the library as it is.
+    Discover(DiscoverArgs),
+    /// Move a cartridge between two elements (technician command, straight to the devices).
+    Move(MoveArgs),
+    /// Run the controller daemon in the foreground.
+    Serve(ServeArgs),
+    /// The daemon's view of its libraries.
+    Library(LibraryArgs),
+    /// The media types the daemon's libraries detected.
+    MediaTypes(ClientArgs),
+    /// RSM media pools.
+    #[command(subcommand)]
+    Pool(PoolCommand),
+}
+
+/// Which devices a command talks to (cli.md "Choosing devices").
+#[derive(Debug, Clone, Default, Args)]
+pub struct DeviceChoice {
+    /// Only these /dev/sg* nodes (repeatable); a changer's drives are still found.
+    #[arg(long = "device", value_name = "PATH", conflicts_with_all = ["sim", "sim_socket"])]
+    pub devices: Vec<PathBuf>,
+
+    /// An in-process simulator built from this layout file.
+    #[arg(long, value_name = "LAYOUT.toml", conflicts_with = "sim_socket")]
+    pub sim: Option<PathBuf>,
+
+    /// With --sim: keep cartridge positions in FILE across runs.
+    #[arg(long, value_name = "FILE", requires = "sim")]
+    pub sim_state: Option<PathBuf>,
+
+    /// A simulator served by `reel-sim serve --socket PATH`.
+    #[arg(long, value_name = "PATH")]
+    pub sim_socket: Option<PathBuf>,
+
+    /// Root of the sysfs tree to enumerate (for tests and chroots).
+    #[arg(long, value_name = "DIR", default_value = "/sys", hide = true)]
+    pub sysfs_root: PathBuf,
+}
+
+/// `reel discover`.
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    #[command(flatten)]
+    pub devices: DeviceChoice,
+
+    /// Send INITIALIZE ELEMENT STATUS first (slow on big libraries), then read.
+    #[arg(long)]
+    pub rescan: bool,
+
+    /// Count the SCSI commands sent and the time spent in devices.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+/// `reel move FROM TO`.
+#[derive(Debug, Args)]
+pub struct MoveArgs {
+    /// Source element, `TYPE:ADDRESS` (slot:1000, ie:10, drive:500).
+    pub from: String,
+    /// Destination element, `TYPE:ADDRESS`.
+    pub to: String,
+
+    #[command(flatten)]
+    pub devices: DeviceChoice,
+
+    /// With several changers: the serial of the one to use.
+    #[arg(long, value_name = "SERIAL")]
+    pub changer: Option<String>,
+}
+
+/// `reel serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The pool database (created when missing).
+    #[arg(long, value_name = "PATH")]
+    pub db: PathBuf,
+
+    /// The Unix socket to serve on.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "REEL_SOCKET",
+        default_value = "/run/reel/reel.sock"
+    )]
+    pub socket: PathBuf,
+
+    /// Group owning the socket (mode 0660).
+    #[arg(long, value_name = "GROUP", default_value = "tape")]
+    pub socket_group: String,
+
+    /// Members of this group are administrators (full access, like uid 0).
+    #[arg(long, value_name = "GROUP")]
+    pub admin_group: Option<String>,
+
+    #[command(flatten)]
+    pub devices: DeviceChoice,
+}
+
+/// Where a client finds the daemon.
+#[derive(Debug, Clone, Args)]
+pub struct ClientArgs {
+    /// The daemon's socket.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "REEL_SOCKET",
+        default_value = "/run/reel/reel.sock"
+    )]
+    pub socket: PathBuf,
+}
+
+/// `reel library`.
+#[derive(Debug, Args)]
+pub struct LibraryArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+
+    /// Read the devices again first.
+    #[arg(long)]
+    pub rescan: bool,
+}
+
+/// `reel pool ...`.
+#[derive(Debug, Subcommand)]
+pub enum PoolCommand {
+    /// Create or open a media pool (CreateNtmsMediaPool).
+    Create(PoolCreateArgs),
+    /// List the children of NAME, or the top-level pools.
+    List(PoolListArgs),
+    /// Show every field of one pool.
+    Show(PoolNameArgs),
+    /// Delete an empty pool.
+    Delete(PoolNameArgs),
+    /// Show, or replace, a pool's access list.
+    Security(PoolSecurityArgs),
+}
+
+/// What `pool create` does when the pool exists or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CreateAction {
+    /// Open the pool; fail if it does not exist.
+    OpenExisting,
+    /// Open the pool, creating it if needed.
+    OpenAlways,
+    /// Create the pool; fail if it exists.
+    CreateNew,
+}
+
+/// `reel pool create`.
+#[derive(Debug, Args)]
+pub struct PoolCreateArgs {
+    /// Full pool path, e.g. `\MyApp\Pool1`.
+    pub name: String,
+    /// Media type name or id; none makes a pool that holds only pools.
+    #[arg(long, value_name = "TYPE")]
+    pub media_type: Option<String>,
+    /// open-existing, open-always or create-new.
+    #[arg(long, value_enum, default_value = "create-new")]
+    pub action: CreateAction,
+    /// Allow entry `uid:N:RIGHTS`, `gid:N:RIGHTS` or `everyone:RIGHTS` (repeatable).
+    #[arg(long, value_name = "ACE")]
+    pub allow: Vec<String>,
+    /// Deny entry, same form as --allow (repeatable).
+    #[arg(long, value_name = "ACE")]
+    pub deny: Vec<String>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `reel pool list`.
+#[derive(Debug, Args)]
+pub struct PoolListArgs {
+    /// Parent pool; none lists the top level.
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `reel pool show` / `reel pool delete`.
+#[derive(Debug, Args)]
+pub struct PoolNameArgs {
+    /// Full pool path (`\` alone is the root pool for `show`).
+    pub name: String,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `reel pool security`.
+#[derive(Debug, Args)]
+pub struct PoolSecurityArgs {
+    /// Full pool path (`\` alone is the root pool).
+    pub name: String,
+    /// Allow entry (repeatable); with any --allow/--deny the list is replaced.
+    #[arg(long, value_name = "ACE")]
+    pub allow: Vec<String>,
+    /// Deny entry (repeatable).
+    #[arg(long, value_name = "ACE")]
+    pub deny: Vec<String>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_argument_model_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn device_choices_exclude_each_other() {
+        for argv in [
+            &["reel", "discover", "--sim", "a.toml", "--sim-socket", "s"][..],
+            &[
+                "reel", "discover", "--device", "/dev/sg0", "--sim", "a.toml",
+            ][..],
+            &["reel", "discover", "--sim-state", "st"][..],
+        ] {
+            assert!(
+                Cli::try_parse_from(argv).is_err(),
+                "{argv:?} should be refused"
+            );
+        }
+        let ok = Cli::try_parse_from([
+            "reel",
+            "discover",
+            "--sim",
+            "a.toml",
+            "--sim-state",
+            "s",
+            "--json",
+        ]);
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn pool_create_defaults_to_create_new() {
+        let cli = Cli::try_parse_from(["reel", "pool", "create", r"\App\P"]).unwrap();
+        match cli.command {
+            Command::Pool(PoolCommand::Create(a)) => {
+                assert_eq!(a.action, CreateAction::CreateNew);
+                assert_eq!(a.name, r"\App\P");
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+}

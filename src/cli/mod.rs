@@ -1,0 +1,74 @@
+//! The `reel` command line, laid out like ripgrep's: `args` (parsing, no I/O), one module per
+//! command (validation, devices or daemon, work), `output` (tables, JSON, the error line), and
+//! the exit policy in one match in [`main`].
+
+mod args;
+mod client;
+mod discover;
+mod moves;
+mod output;
+mod serve;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use args::Cli;
+use args::Command;
+pub use output::Failure;
+
+/// Parses the command line, runs the command and decides the exit status.
+pub fn main() -> ExitCode {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let json_wanted = argv.iter().any(|a| a == "--json");
+    let cli = match Cli::try_parse_from(&argv) {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e, json_wanted),
+    };
+    output::init_logging(cli.verbose);
+    let json = cli.json;
+    let result = run(cli);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            // A closed stdout (`reel discover | head`) is not a failure of the command.
+            if failure.is_broken_pipe() {
+                return ExitCode::SUCCESS;
+            }
+            output::print_failure(&failure, json);
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let json = cli.json;
+    match cli.command {
+        Command::Discover(a) => discover::run(a, json),
+        Command::Move(a) => moves::run(a, json),
+        Command::Serve(a) => serve::run(a),
+        Command::Library(a) => client::library(a, json),
+        Command::MediaTypes(a) => client::media_types(a, json),
+        Command::Pool(p) => client::pool(p, json),
+    }
+}
+
+fn usage_error(e: clap::Error, json: bool) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        _ => {
+            if json {
+                let doc =
+                    output::error_document("ERROR_INVALID_PARAMETER", 87, &e.to_string(), None);
+                let _ = writeln!(std::io::stdout(), "{doc}");
+            }
+            let _ = e.print();
+            ExitCode::from(2)
+        }
+    }
+}

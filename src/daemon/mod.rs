@@ -1,0 +1,1 @@
+//! `reel serve`: the controller daemon and its wire protocol.

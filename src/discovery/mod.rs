@@ -1,0 +1,1 @@
+//! Discovery: the library as it really is.

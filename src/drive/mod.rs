@@ -1,0 +1,1 @@
+//! SSC tape-drive driver, generic over `reel_hw::Transport`.

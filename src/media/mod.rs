@@ -1,0 +1,1 @@
+//! The media-type catalogue: LTO generations, WORM, cleaning; stable ids.

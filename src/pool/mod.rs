@@ -1,0 +1,1 @@
+//! RSM media pools: CreateNtmsMediaPool and friends.

@@ -1,0 +1,1 @@
+//! SCSI commands: one file per CDB, each with its builder, its parser and its tests.
