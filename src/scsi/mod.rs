@@ -1,1 +1,34 @@
 //! SCSI commands: one file per CDB, each with its builder, its parser and its tests.
+//!
+//! Every parser reads through [`reader::Reader`] and returns [`ParseError`] on malformed input;
+//! none panics on any byte string.
+
+pub mod reader;
+
+use thiserror::Error;
+
+/// A device reply that does not parse. Each variant names the structure that failed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ParseError {
+    /// The reply ended inside a structure.
+    #[error("{what} truncated: needed {needed} bytes, {available} available")]
+    Truncated {
+        /// The structure being read.
+        what: &'static str,
+        /// Bytes it needed.
+        needed: usize,
+        /// Bytes that were left.
+        available: usize,
+    },
+    /// A field holds a value the structure does not allow.
+    #[error("{what}: invalid value {value:#x}")]
+    InvalidField {
+        /// The field.
+        what: &'static str,
+        /// Its value.
+        value: u64,
+    },
+    /// Bytes left over where the structure should have ended.
+    #[error("trailing data after {0}")]
+    TrailingData(&'static str),
+}

@@ -1,0 +1,7 @@
+//! reel's integration tests, behind one harness (one binary, shared helpers in `util`).
+
+mod daemon;
+mod discover;
+mod moves;
+mod pools;
+mod util;

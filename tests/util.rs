@@ -1,0 +1,1 @@
+//! Shared helpers for the integration tests (temp dirs, simulator, daemon on a temp socket).
