@@ -1,1 +1,11 @@
 //! Discovery: the library as it really is.
+//!
+//! Reads every changer and drive a [`reel_hw::DeviceSource`] reaches with the fewest commands,
+//! pairs drives with drive elements by serial, and works out the media types.
+
+pub mod location;
+pub mod matching;
+pub mod stats;
+
+pub use location::{ElementKind, Location, LocationError};
+pub use stats::{Counted, Counter, Stats};
