@@ -32,3 +32,11 @@ pub enum ParseError {
     #[error("trailing data after {0}")]
     TrailingData(&'static str),
 }
+
+// Tape (SSC) commands
+pub mod load_unload;
+pub mod read_block_limits;
+pub mod read_position;
+pub mod report_density_support;
+pub mod rewind;
+mod tape_code;
