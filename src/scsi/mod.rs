@@ -35,8 +35,10 @@ pub enum ParseError {
 
 // Tape (SSC) commands
 pub mod load_unload;
+pub mod read_attribute;
 pub mod read_block_limits;
 pub mod read_position;
 pub mod report_density_support;
 pub mod rewind;
 mod tape_code;
+pub mod write_attribute;
