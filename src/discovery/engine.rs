@@ -668,3 +668,257 @@ fn pair<B: Backend>(
     }
     m
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    type Log = Rc<RefCell<Vec<String>>>;
+
+    #[derive(Clone, Default)]
+    struct FakeDrive {
+        info: Option<DeviceInfo>,
+        designators: Option<Vec<Designator>>,
+        automation: Option<(Option<u16>, Option<String>)>,
+        compat: Option<Compatibility>,
+        mam: Option<Mam>,
+    }
+
+    struct FakeChanger {
+        map: ElementMap,
+        elements: Vec<(ElementKind, RawElement)>,
+    }
+
+    struct Fake {
+        devices: Vec<DeviceInfo>,
+        changer: Rc<FakeChanger>,
+        drives: HashMap<String, FakeDrive>,
+        log: Log,
+    }
+
+    struct CPort(Rc<FakeChanger>, Log);
+    struct DPort(String, FakeDrive, Log);
+
+    impl ChangerPort for CPort {
+        fn identify(&mut self) -> Result<DeviceIdentity, DeviceFailure> {
+            self.1.borrow_mut().push("changer identify".into());
+            Ok(DeviceIdentity::default())
+        }
+        fn element_map(&mut self) -> Result<ElementMap, DeviceFailure> {
+            self.1.borrow_mut().push("changer map".into());
+            Ok(self.0.map)
+        }
+        fn initialize(&mut self) -> Result<(), DeviceFailure> {
+            self.1.borrow_mut().push("changer init".into());
+            Ok(())
+        }
+        fn read_elements(
+            &mut self,
+            kind: ElementKind,
+            _range: ElementRange,
+        ) -> Result<Vec<RawElement>, DeviceFailure> {
+            self.1.borrow_mut().push(format!("changer read {}", kind.name()));
+            Ok(self
+                .0
+                .elements
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, e)| e.clone())
+                .collect())
+        }
+    }
+
+    impl DrivePort for DPort {
+        fn identify(&mut self) -> Result<DeviceIdentity, DeviceFailure> {
+            self.2.borrow_mut().push(format!("{} identify", self.0));
+            Ok(identity_from(self.1.info.as_ref().unwrap()))
+        }
+        fn designators(&mut self) -> Result<Option<Vec<Designator>>, DeviceFailure> {
+            self.2.borrow_mut().push(format!("{} vpd83", self.0));
+            Ok(self.1.designators.clone())
+        }
+        fn automation_ids(
+            &mut self,
+        ) -> Result<Option<(Option<u16>, Option<String>)>, DeviceFailure> {
+            self.2.borrow_mut().push(format!("{} vpdb4", self.0));
+            Ok(self.1.automation.clone())
+        }
+        fn compatibility(&mut self) -> Result<Option<Compatibility>, DeviceFailure> {
+            self.2.borrow_mut().push(format!("{} rds", self.0));
+            Ok(self.1.compat.clone())
+        }
+        fn mam(&mut self) -> Result<Option<Mam>, DeviceFailure> {
+            self.2.borrow_mut().push(format!("{} mam", self.0));
+            Ok(self.1.mam.clone())
+        }
+    }
+
+    impl Backend for Fake {
+        type Changer = CPort;
+        type Drive = DPort;
+        fn devices(&mut self) -> Result<Vec<DeviceInfo>, DiscoveryError> {
+            Ok(self.devices.clone())
+        }
+        fn probe(&mut self, path: &str) -> Result<DeviceInfo, DiscoveryError> {
+            Err(DiscoveryError::Open {
+                path: path.into(),
+                reason: "no such node".into(),
+            })
+        }
+        fn open_changer(&mut self, _info: &DeviceInfo) -> Result<CPort, DiscoveryError> {
+            Ok(CPort(self.changer.clone(), self.log.clone()))
+        }
+        fn open_drive(&mut self, info: &DeviceInfo) -> Result<DPort, DiscoveryError> {
+            let d = self.drives.get(&info.path).cloned().unwrap_or_default();
+            Ok(DPort(info.path.clone(), d, self.log.clone()))
+        }
+    }
+
+    fn info(path: &str, t: PeripheralType, product: &str, serial: Option<&str>) -> DeviceInfo {
+        DeviceInfo {
+            path: path.into(),
+            peripheral_type: t,
+            vendor: "IBM".into(),
+            product: product.into(),
+            revision: "0001".into(),
+            serial: serial.map(str::to_owned),
+        }
+    }
+
+    fn dvcid(s: &str) -> Option<Designator> {
+        Some(Designator {
+            designator_type: 0,
+            value: s.as_bytes().to_vec(),
+        })
+    }
+
+    fn el(address: u16, barcode: Option<&str>, medium_type: u8, dv: Option<Designator>) -> RawElement {
+        RawElement {
+            address,
+            full: barcode.is_some(),
+            barcode: barcode.map(str::to_owned),
+            medium_type,
+            dvcid: dv,
+            ..RawElement::default()
+        }
+    }
+
+    fn library(dts: Vec<RawElement>, slots: Vec<RawElement>) -> Rc<FakeChanger> {
+        let range = |first, count| ElementRange { first, count };
+        let mut elements = vec![(ElementKind::Transport, el(1, None, 0, None))];
+        let n = slots.len() as u16;
+        let d = dts.len() as u16;
+        elements.extend(slots.into_iter().map(|s| (ElementKind::Slot, s)));
+        elements.extend(dts.into_iter().map(|s| (ElementKind::Drive, s)));
+        Rc::new(FakeChanger {
+            map: ElementMap {
+                transport: range(1, 1),
+                storage: range(1000, n),
+                import_export: range(10, 0),
+                data_transfer: range(500, d),
+            },
+            elements,
+        })
+    }
+
+    fn lto8() -> Compatibility {
+        let g = DriveGeneration::new(8).unwrap();
+        Compatibility {
+            reads: g.reads(),
+            writes: g.writes(),
+        }
+    }
+
+    #[test]
+    fn serial_matching_costs_one_density_query_per_model_and_mam_only_when_loaded() {
+        let log = Log::default();
+        let mut fake = Fake {
+            devices: vec![
+                info("c", PeripheralType::MEDIUM_CHANGER, "LIB", Some("LIB1")),
+                info("d1", PeripheralType::SEQUENTIAL, "ULT3580-HH8", Some("S1")),
+                info("d2", PeripheralType::SEQUENTIAL, "ULT3580-HH8", Some("S2")),
+                info("d3", PeripheralType::SEQUENTIAL, "ULT3580-HH9", Some("LONE")),
+            ],
+            changer: library(
+                vec![
+                    el(500, None, 0, dvcid("S2")),
+                    el(501, Some("ABC001L8"), 1, dvcid("S1")),
+                ],
+                vec![el(1000, Some("ABC002L8"), 1, None), el(1001, None, 0, None)],
+            ),
+            drives: [
+                ("d1", FakeDrive { compat: Some(lto8()), mam: Some(Mam { density_code: Some(0x5E), ..Mam::default() }), ..FakeDrive::default() }),
+                ("d2", FakeDrive { compat: Some(lto8()), ..FakeDrive::default() }),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+            log: log.clone(),
+        };
+        let inv = discover_with(&mut fake, &DiscoverOptions::default()).unwrap();
+        assert_eq!(
+            *log.borrow(),
+            [
+                "changer map",
+                "changer read transport",
+                "changer read slot",
+                "changer read drive",
+                "d2 rds",
+                "d1 mam",
+            ]
+        );
+        let lib = &inv.libraries[0];
+        let paths: Vec<_> = lib.drives.iter().map(|d| d.device.as_ref().unwrap().path.as_str()).collect();
+        assert_eq!(paths, ["d2", "d1"]);
+        assert_eq!(lib.drives[1].element.media_type, Some(MediaType::Lto8));
+        assert_eq!(lib.media_types.iter().map(|m| (m.name, m.cartridges)).collect::<Vec<_>>(),
+            [(MediaType::Lto7, 0), (MediaType::Lto8, 2), (MediaType::LtoM8, 0), (MediaType::Lto7Worm, 0), (MediaType::Lto8Worm, 0)]);
+        assert_eq!(inv.unmatched_drives.len(), 1);
+        assert_eq!(inv.unmatched_drives[0].path, "d3");
+        assert!(inv.warnings.is_empty(), "{:?}", inv.warnings);
+    }
+
+    #[test]
+    fn no_dvcid_falls_back_to_vpd_b4_and_table_and_never_guesses() {
+        let log = Log::default();
+        let mut fake = Fake {
+            devices: vec![
+                info("c", PeripheralType::MEDIUM_CHANGER, "LIB", Some("LIB1")),
+                info("d1", PeripheralType::SEQUENTIAL, "ULTRIUM-HH7", Some("S1")),
+            ],
+            changer: library(
+                vec![el(500, None, 0, None), el(501, None, 0, None)],
+                vec![el(1000, Some("CLN001L8"), 2, None), el(1001, Some("ABC001L8"), 2, None)],
+            ),
+            drives: [(
+                "d1".to_owned(),
+                FakeDrive {
+                    automation: Some((Some(501), Some("LIB1".into()))),
+                    ..FakeDrive::default()
+                },
+            )]
+            .into_iter()
+            .collect(),
+            log: log.clone(),
+        };
+        let inv = discover_with(&mut fake, &DiscoverOptions::default()).unwrap();
+        let lib = &inv.libraries[0];
+        assert!(lib.drives[0].device.is_none());
+        assert_eq!(lib.drives[1].device.as_ref().unwrap().path, "d1");
+        assert_eq!(lib.drives[1].reads, DriveGeneration::new(7).unwrap().reads());
+        // The cleaning tag agrees with the element bits; the data tag does not.
+        assert_eq!(lib.slots[0].media_type, Some(MediaType::LtoCleaning));
+        assert_eq!(lib.slots[1].media_type, None);
+        assert!(lib.slots[1].media_type_conflict.is_some());
+        let w = inv.warnings.join("\n");
+        for needle in ["drive element 500", "LTO table", "element 1001"] {
+            assert!(w.contains(needle), "{needle} in {w}");
+        }
+        assert_eq!(
+            log.borrow().iter().filter(|l| l.starts_with("d1")).cloned().collect::<Vec<_>>(),
+            ["d1 vpdb4", "d1 rds"]
+        );
+    }
+}
