@@ -146,6 +146,16 @@ pub trait ChangerPort {
         kind: ElementKind,
         range: ElementRange,
     ) -> Result<Vec<RawElement>, DeviceFailure>;
+    /// MOVE MEDIUM with transport `transport` from `source` to `destination`.
+    ///
+    /// # Errors
+    /// The device's failure (3B/0E source empty, 3B/0D destination full, ...).
+    fn move_medium(
+        &mut self,
+        transport: u16,
+        source: u16,
+        destination: u16,
+    ) -> Result<(), DeviceFailure>;
 }
 
 /// What discovery asks of a tape drive. `Ok(None)` means "the drive does not support this"
@@ -176,6 +186,11 @@ pub trait DrivePort {
     /// # Errors
     /// The device's failure.
     fn mam(&mut self) -> Result<Option<Mam>, DeviceFailure>;
+    /// LOAD UNLOAD (unload), so the changer can take the cartridge out.
+    ///
+    /// # Errors
+    /// The device's failure.
+    fn unload(&mut self) -> Result<(), DeviceFailure>;
 }
 
 /// Where discovery gets its devices and ports from.
@@ -728,6 +743,10 @@ mod tests {
                 .map(|(_, e)| e.clone())
                 .collect())
         }
+        fn move_medium(&mut self, t: u16, s: u16, d: u16) -> Result<(), DeviceFailure> {
+            self.1.borrow_mut().push(format!("changer move {t} {s} {d}"));
+            Ok(())
+        }
     }
 
     impl DrivePort for DPort {
@@ -752,6 +771,10 @@ mod tests {
         fn mam(&mut self) -> Result<Option<Mam>, DeviceFailure> {
             self.2.borrow_mut().push(format!("{} mam", self.0));
             Ok(self.1.mam.clone())
+        }
+        fn unload(&mut self) -> Result<(), DeviceFailure> {
+            self.2.borrow_mut().push(format!("{} unload", self.0));
+            Ok(())
         }
     }
 

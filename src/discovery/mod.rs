@@ -7,7 +7,9 @@ pub mod engine;
 pub mod location;
 pub mod matching;
 pub mod model;
+pub mod moves;
 pub mod report;
+pub mod source;
 pub mod stats;
 
 pub use location::{ElementKind, Location, LocationError};
