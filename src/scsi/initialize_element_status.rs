@@ -30,7 +30,8 @@ mod tests {
     #[test]
     fn cdbs_are_byte_exact() {
         assert_eq!(cdb(), [0x07, 0, 0, 0, 0, 0]);
-        let cases: &[((u16, u16, bool), [u8; 10])] = &[
+        type Case = ((u16, u16, bool), [u8; 10]);
+        let cases: &[Case] = &[
             (
                 (0x1000, 50, false),
                 [0x37, 1, 0x10, 0x00, 0, 0, 0, 50, 0, 0],

@@ -22,7 +22,8 @@ mod tests {
 
     #[test]
     fn cdb_is_byte_exact() {
-        let cases: &[((u16, u16, u16, bool), [u8; 12])] = &[
+        type Case = ((u16, u16, u16, bool), [u8; 12]);
+        let cases: &[Case] = &[
             (
                 (0x0000, 0x1000, 0x0100, false),
                 [0xA5, 0, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00, 0, 0, 0, 0],

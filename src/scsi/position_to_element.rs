@@ -20,7 +20,8 @@ mod tests {
 
     #[test]
     fn cdb_is_byte_exact() {
-        let cases: &[((u16, u16, bool), [u8; 10])] = &[
+        type Case = ((u16, u16, bool), [u8; 10]);
+        let cases: &[Case] = &[
             ((0, 0x1000, false), [0x2B, 0, 0, 0, 0x10, 0, 0, 0, 0, 0]),
             ((0x0102, 0x0304, true), [0x2B, 0, 1, 2, 3, 4, 0, 0, 1, 0]),
         ];

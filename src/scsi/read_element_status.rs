@@ -603,7 +603,7 @@ mod tests {
             (
                 Request {
                     voltag: true,
-                    allocation_length: 0x0123_45,
+                    allocation_length: 0x0001_2345,
                     ..req(ST, 0x1000, 0xFFFF)
                 },
                 [
