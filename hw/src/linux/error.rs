@@ -195,7 +195,8 @@ impl SgError {
 pub fn errno_kind(errno: Errno) -> TransportErrorKind {
     match errno {
         Errno::ENODEV | Errno::ENXIO | Errno::ENOENT => TransportErrorKind::NoDevice,
-        Errno::EBUSY | Errno::EAGAIN => TransportErrorKind::Busy,
+        // EDOM: the sg file descriptor has no free request slot.
+        Errno::EBUSY | Errno::EAGAIN | Errno::EDOM => TransportErrorKind::Busy,
         Errno::ETIMEDOUT => TransportErrorKind::Timeout,
         Errno::EACCES | Errno::EPERM | Errno::EROFS => TransportErrorKind::Permission,
         Errno::EINTR => TransportErrorKind::Aborted,
@@ -261,7 +262,7 @@ mod tests {
         #[rustfmt::skip]
         let table = [
             (Errno::ENODEV, NoDevice), (Errno::ENXIO, NoDevice), (Errno::ENOENT, NoDevice),
-            (Errno::EBUSY, Busy), (Errno::EAGAIN, Busy),
+            (Errno::EBUSY, Busy), (Errno::EAGAIN, Busy), (Errno::EDOM, Busy),
             (Errno::ETIMEDOUT, Timeout),
             (Errno::EACCES, Permission), (Errno::EPERM, Permission), (Errno::EROFS, Permission),
             (Errno::EINTR, Aborted),

@@ -163,7 +163,8 @@ mod ioctl {
 /// Runs `SG_IO` on `fd` with a header built from `cdb`, `data` and `timeout_ms`, and returns the
 /// header's output fields with the sense bytes the kernel wrote into `sense`.
 ///
-/// Preconditions the caller checked: `cdb.len()` is 1..=16 and the data length fits in `u32`.
+/// The caller checks the command first ([`check_command`]); lengths that do not fit the header's
+/// fields fail here with `EINVAL` rather than being truncated.
 #[allow(unsafe_code)]
 fn sg_io(
     fd: &File,
@@ -187,13 +188,16 @@ fn sg_io(
         ),
         _ => (dxfer::SG_DXFER_NONE, std::ptr::null_mut(), 0),
     };
+    let cmd_len = u8::try_from(cdb.len()).map_err(|_| Errno::EINVAL)?;
+    let dxfer_len = u32::try_from(dxfer_len).map_err(|_| Errno::EINVAL)?;
+    const _: () = assert!(SENSE_BUFFER_LEN <= u8::MAX as usize);
     let mut hdr = SgIoHdr {
         interface_id: i32::from(b'S'),
         dxfer_direction: direction,
-        cmd_len: cdb.len() as u8,
+        cmd_len,
         mx_sb_len: SENSE_BUFFER_LEN as u8,
         iovec_count: 0,
-        dxfer_len: dxfer_len as u32,
+        dxfer_len,
         dxferp,
         cmdp: cdb.as_ptr(),
         sbp: sense.as_mut_ptr(),
@@ -393,6 +397,7 @@ pub struct SgTransport {
     file: File,
     device: String,
     version: i32,
+    last_duration: Option<Duration>,
 }
 
 impl SgTransport {
@@ -440,12 +445,19 @@ impl SgTransport {
             file,
             device,
             version,
+            last_duration: None,
         })
     }
 
     /// The sg driver version the node reported (e.g. 30536 for 3.5.36).
     pub fn sg_version(&self) -> i32 {
         self.version
+    }
+
+    /// How long the device took over the last command that came back from `SG_IO` (the
+    /// header's `duration`), for statistics.
+    pub fn last_duration(&self) -> Option<Duration> {
+        self.last_duration
     }
 }
 
@@ -470,7 +482,9 @@ impl Transport for SgTransport {
         })?;
         let mut sense = [0u8; SENSE_BUFFER_LEN];
         let outcome = sg_io(&self.file, cdb, data, timeout_ms(timeout), &mut sense);
+        self.last_duration = None;
         if let Ok(out) = &outcome {
+            self.last_duration = Some(Duration::from_millis(u64::from(out.duration)));
             tracing::trace!(
                 device = %self.device,
                 opcode = cdb[0],
@@ -784,6 +798,7 @@ mod tests {
                 .unwrap(),
             device: "/dev/null".into(),
             version: SG_MIN_VERSION,
+            last_duration: None,
         }
     }
 

@@ -69,6 +69,8 @@ pub struct SgDevice {
     pub serial: Option<String>,
     /// SCSI address, when the `device` link names one.
     pub hctl: Option<Hctl>,
+    /// The kernel's device state (`running`, `offline`, `blocked`, ...), when readable.
+    pub state: Option<String>,
     /// The kernel's primary node: `/dev/nstN` for a tape drive (no-rewind), `/dev/schN` for a
     /// changer, when that driver is bound.
     pub kernel_node: Option<PathBuf>,
@@ -206,6 +208,7 @@ impl Sysfs {
                 .ok()
                 .and_then(|page| unit_serial(&page)),
             hctl,
+            state: read_text(&dev.join("state")).filter(|s| !s.is_empty()),
             kernel_node: self.kernel_node(&dev),
         }
     }
@@ -302,6 +305,7 @@ mod tests {
         model: &'a str,
         rev: &'a str,
         vpd_pg80: Option<&'a [u8]>,
+        state: Option<&'a str>,
         /// (class dir, node names): ("scsi_tape", ["st0", "nst0", ...]).
         kernel: Option<(&'a str, &'a [&'a str])>,
     }
@@ -331,6 +335,9 @@ mod tests {
             fs::write(sdev.join("vendor"), format!("{:<8}\n", lu.vendor)).unwrap();
             fs::write(sdev.join("model"), format!("{:<16}\n", lu.model)).unwrap();
             fs::write(sdev.join("rev"), format!("{:<4}\n", lu.rev)).unwrap();
+            if let Some(state) = lu.state {
+                fs::write(sdev.join("state"), format!("{state}\n")).unwrap();
+            }
             if let Some(page) = lu.vpd_pg80 {
                 fs::write(sdev.join("vpd_pg80"), page).unwrap();
             }
@@ -372,6 +379,7 @@ mod tests {
             model: "ULT3580-HH8",
             rev: "M3G0",
             vpd_pg80: None,
+            state: None,
             kernel: Some((
                 "scsi_tape",
                 &["nst1", "nst1a", "nst1l", "nst1m", "st1", "st1a"],
@@ -385,6 +393,7 @@ mod tests {
             model: "L700",
             rev: "0104",
             vpd_pg80: Some(&changer_vpd),
+            state: Some("running"),
             kernel: Some(("scsi_changer", &["sch0"])),
         });
         sys.add(Lu {
@@ -395,6 +404,7 @@ mod tests {
             model: "ULT3580-HH8",
             rev: "M3G0",
             vpd_pg80: Some(&drive0_vpd),
+            state: Some("offline"),
             kernel: Some(("scsi_tape", &["st0", "st0l", "nst0"])),
         });
         sys.add(Lu {
@@ -405,6 +415,7 @@ mod tests {
             model: "QEMU HARDDISK",
             rev: "2.5+",
             vpd_pg80: Some(&[0x00, 0x80, 0x00, 0x00]),
+            state: Some("running"),
             kernel: None,
         });
         let devices = Sysfs::new(sys.root(), "/dev").sg_devices().unwrap();
@@ -423,6 +434,7 @@ mod tests {
                     target: 0,
                     lun: 0,
                 }),
+                state: Some("running".into()),
                 kernel_node: None,
             },
             SgDevice {
@@ -439,6 +451,7 @@ mod tests {
                     target: 0,
                     lun: 1,
                 }),
+                state: Some("running".into()),
                 kernel_node: Some("/dev/sch0".into()),
             },
             SgDevice {
@@ -455,6 +468,7 @@ mod tests {
                     target: 1,
                     lun: 0,
                 }),
+                state: Some("offline".into()),
                 kernel_node: Some("/dev/nst0".into()),
             },
             SgDevice {
@@ -471,6 +485,7 @@ mod tests {
                     target: 2,
                     lun: 0,
                 }),
+                state: None,
                 kernel_node: Some("/dev/nst1".into()),
             },
         ];
@@ -511,6 +526,7 @@ mod tests {
                 model: "Ultrium 5-SCSI",
                 rev: "Z6ED",
                 vpd_pg80: Some(&[0x01, 0x80, 0x00]), // truncated header
+                state: None,
                 kernel: None,
             });
         }
@@ -545,6 +561,7 @@ mod tests {
                 revision: String::new(),
                 serial: None,
                 hctl: None,
+                state: None,
                 kernel_node: None,
             }]
         );
@@ -621,6 +638,17 @@ mod tests {
         ];
         for (name, prefix, expected) in cases {
             assert_eq!(numbered(name, prefix), expected, "{name}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsers_never_panic(page in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80),
+                               text in "\\PC{0,24}") {
+            let _ = unit_serial(&page);
+            let _ = Hctl::parse(&text);
+            let _ = numbered(&text, "sg");
+            let _ = trim_field(&page);
         }
     }
 }
