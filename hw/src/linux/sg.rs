@@ -163,8 +163,10 @@ mod ioctl {
 /// Runs `SG_IO` on `fd` with a header built from `cdb`, `data` and `timeout_ms`, and returns the
 /// header's output fields with the sense bytes the kernel wrote into `sense`.
 ///
-/// The caller checks the command first ([`check_command`]); lengths that do not fit the header's
-/// fields fail here with `EINVAL` rather than being truncated.
+/// `fd` must be an sg node (checked by [`SgTransport::open`]) or a node whose driver has no
+/// ioctls (`/dev/null` in tests), so request 0x2285 means SG_IO or nothing. The caller checks the
+/// command first ([`check_command`]); lengths that do not fit the header's fields fail here with
+/// `EINVAL` rather than being truncated.
 #[allow(unsafe_code)]
 fn sg_io(
     fd: &File,
@@ -204,8 +206,9 @@ fn sg_io(
         timeout: timeout_ms,
         ..SgIoHdr::zeroed()
     };
-    // SAFETY: `hdr` is a live, exclusively borrowed `sg_io_hdr` with the C layout (size and
-    // offsets pinned by tests) that outlives the call, which is synchronous: SG_IO returns only
+    // SAFETY: `fd` is an sg node (see above), whose driver reads request 0x2285 as SG_IO with
+    // a `sg_io_hdr`. `hdr` is a live, exclusively borrowed `sg_io_hdr` with the C layout (size
+    // and offsets pinned by tests) that outlives the call, which is synchronous: SG_IO returns only
     // after the command completed or failed, so the kernel holds no pointer afterwards.
     // `cmdp` points to `cdb`, valid for `cmd_len` = `cdb.len()` (<= 16) bytes and only read.
     // `sbp` points to `sense`, valid for `mx_sb_len` = its length; the kernel writes at most
@@ -217,13 +220,15 @@ fn sg_io(
     Ok(hdr.outcome())
 }
 
-/// Asks the driver behind `fd` for its version (`SG_GET_VERSION_NUM`).
+/// Asks the driver behind `fd` for its version (`SG_GET_VERSION_NUM`). `fd` must be an sg node
+/// or a node without ioctls, as for [`sg_io`].
 #[allow(unsafe_code)]
 fn sg_version(fd: &File) -> Result<i32, Errno> {
     let mut version: libc::c_int = 0;
-    // SAFETY: SG_GET_VERSION_NUM writes one `int` through the pointer, which points to the
-    // local `version`, valid and exclusively borrowed for the duration of the call. A driver
-    // that does not know the request fails with ENOTTY and writes nothing.
+    // SAFETY: `fd` is an sg node (its major was checked), whose driver answers request 0x2282
+    // by writing one `int` through the pointer; it points to the local `version`, valid and
+    // exclusively borrowed for the duration of the call. A driver without ioctls (the tests'
+    // /dev/null) fails with ENOTTY and writes nothing.
     unsafe { ioctl::sg_get_version_num(fd.as_raw_fd(), &mut version) }?;
     Ok(version)
 }
@@ -849,6 +854,42 @@ mod tests {
             .read(&[0x12, 0, 0, 0, 8, 0], &mut buf, Duration::from_secs(30))
             .unwrap_err();
         assert_eq!(err.errno(), Some(Errno::ENOTTY));
+    }
+
+    #[test]
+    fn erased_transport_keeps_the_error_kind_and_device() {
+        use crate::{AnyTransport, TransportError, TransportErrorKind};
+        let mut t = AnyTransport::new(transport_on_dev_null());
+        assert_eq!(t.device(), "/dev/null");
+        let err = t.no_data(&[], Duration::from_secs(1)).unwrap_err();
+        assert_eq!(err.kind(), TransportErrorKind::Other);
+        assert_eq!(err.to_string(), "/dev/null: command not sent: empty CDB");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn classification_never_panics_and_clamps(
+            status: u8, sb_len_wr: u8, host: u16, driver: u16, resid: i32,
+            dxfer_len in 0usize..70_000,
+        ) {
+            let sense = [0xAAu8; SENSE_BUFFER_LEN];
+            let o = SgOutcome { status, sb_len_wr, host_status: host, driver_status: driver, resid,
+                ..SgOutcome::default() };
+            match classify(Ok(o), &sense, dxfer_len) {
+                Ok(c) => {
+                    proptest::prop_assert_eq!(host, 0);
+                    proptest::prop_assert!(c.residual <= dxfer_len);
+                    proptest::prop_assert!(c.sense.len() <= SENSE_BUFFER_LEN);
+                    proptest::prop_assert_eq!(c.sense.len(), usize::from(sb_len_wr).min(SENSE_BUFFER_LEN));
+                }
+                Err(Undelivered::Host { .. }) => proptest::prop_assert_ne!(host, 0),
+                Err(Undelivered::Driver(d)) => {
+                    proptest::prop_assert_eq!(host, 0);
+                    proptest::prop_assert!(!d.is_ok_or_sense());
+                }
+                Err(Undelivered::Os(_)) => proptest::prop_assert!(false, "no OS error was given"),
+            }
+        }
     }
 
     #[test]
