@@ -11,7 +11,7 @@ use std::fmt;
 use thiserror::Error;
 
 /// Sense key (fixed format byte 2 bits 3..0, descriptor format byte 1 bits 3..0). Unknown values
-/// pass through intact.
+/// pass through intact; the encoders write the low 4 bits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SenseKey(pub u8);
 
