@@ -35,6 +35,7 @@ pub enum ParseError {
 
 // Tape (SSC) commands
 pub mod load_unload;
+pub mod log_sense;
 pub mod read_attribute;
 pub mod read_block_limits;
 pub mod read_position;

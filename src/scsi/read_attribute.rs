@@ -781,7 +781,8 @@ mod tests {
 
     #[test]
     fn parses_id_lists() {
-        let cases: &[(&[u8], Result<Vec<AttributeId>, ParseError>)] = &[
+        type Case<'a> = (&'a [u8], Result<Vec<AttributeId>, ParseError>);
+        let cases: &[Case] = &[
             (
                 &[0, 0, 0, 4, 0x04, 0x01, 0x08, 0x06],
                 Ok(vec![AttributeId(0x0401), AttributeId(0x0806)]),
