@@ -1,8 +1,12 @@
 //! SCSI commands: one file per CDB, each with its builder, its parser and its tests.
 //!
 //! Every parser reads through [`reader::Reader`] and returns [`ParseError`] on malformed input;
-//! none panics on any byte string.
+//! none panics on any byte string. [`exec`] holds the one error policy both drivers run
+//! commands under.
 
+pub mod exec;
+pub mod inquiry;
+pub mod opcode;
 pub mod reader;
 
 use thiserror::Error;
@@ -31,6 +35,10 @@ pub enum ParseError {
     /// Bytes left over where the structure should have ended.
     #[error("trailing data after {0}")]
     TrailingData(&'static str),
+    /// A structure the reply should contain is absent (e.g. a mode page the device did not
+    /// return).
+    #[error("{0} missing from the reply")]
+    Missing(&'static str),
 }
 
 // Tape (SSC) commands
