@@ -2,12 +2,14 @@
 
 use std::time::Duration;
 
+use super::opcode::OpCode;
+
 use super::reader::Reader;
 use super::tape_code::open_code;
 use super::ParseError;
 
 /// Operation code.
-pub const OPCODE: u8 = 0x4D;
+pub const OPCODE: OpCode = OpCode::LOG_SENSE;
 
 /// Default timeout (answered from the drive's counters, no medium motion).
 pub const TIMEOUT: Duration = Duration::from_secs(60);
@@ -96,7 +98,7 @@ impl LogSense {
         let [p0, p1] = self.parameter_pointer.to_be_bytes();
         let [a0, a1] = self.allocation_length.to_be_bytes();
         [
-            OPCODE,
+            OPCODE.0,
             u8::from(self.save),
             (self.page_control.0 & 0x03) << 6 | (self.page.0 & 0x3f),
             self.subpage,
@@ -524,6 +526,24 @@ mod tests {
         }
         for &p in PageControl::KNOWN {
             assert_eq!(PageControl::from(p.0), p);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_parse_or_fail_without_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+            if let Ok(p) = parse_page(&bytes) {
+                let used: usize = p.parameters.iter().map(|x| 4 + x.value.len()).sum();
+                proptest::prop_assert!(HEADER_LEN + used <= bytes.len());
+            }
+            let _ = parse_tape_alert(&bytes);
+        }
+
+        #[test]
+        fn any_flag_set_is_decoded(flags in proptest::num::u64::ANY) {
+            let set: Vec<u16> = (1..=64u16).filter(|c| flags & (1 << (c - 1)) != 0).collect();
+            let got = parse_tape_alert(&tape_alert_page(64, &set)).unwrap();
+            proptest::prop_assert_eq!(got.0, flags);
         }
     }
 }
