@@ -4,10 +4,22 @@
 //! none panics on any byte string. [`exec`] holds the one error policy both drivers run
 //! commands under.
 
+pub mod exchange_medium;
 pub mod exec;
+pub mod initialize_element_status;
 pub mod inquiry;
+pub mod mode_sense;
+pub mod move_medium;
 pub mod opcode;
+pub mod open_close_import_export;
+pub mod position_to_element;
+pub mod prevent_allow;
+pub mod read_element_status;
 pub mod reader;
+pub mod request_sense;
+pub mod test_unit_ready;
+
+pub use read_element_status::ElementType;
 
 use thiserror::Error;
 
