@@ -27,7 +27,7 @@ use crate::scsi::read_position::{self, LongPosition, ShortPosition};
 use crate::scsi::report_density_support::{
     self as rds, DensityCode, DensityDescriptor, MediumTypeDescriptor, ReportDensitySupport,
 };
-use crate::scsi::{rewind, write_attribute, ParseError};
+use crate::scsi::{rewind, test_unit_ready, write_attribute, ParseError};
 
 pub use read_attribute::Attribute;
 
@@ -35,10 +35,7 @@ pub use read_attribute::Attribute;
 mod tests;
 
 /// TEST UNIT READY timeout (scsi-reference §8).
-pub const TUR_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The TEST UNIT READY CDB.
-const TUR: [u8; 6] = [0; 6];
+pub const TUR_TIMEOUT: Duration = test_unit_ready::TIMEOUT;
 
 /// The last attribute [`Drive::read_mam`] needs; it stops continuing past it.
 const LAST_MAM_ID: AttributeId = AttributeId::MEDIA_POOL_GUID;
@@ -351,7 +348,9 @@ impl<T: Transport> Drive<T> {
     /// [`DeviceError::UndecodableSense`].
     pub fn readiness(&mut self) -> DriveResult<Readiness, T::Error> {
         let saved = std::mem::replace(&mut self.exec.policy_mut().ready_wait, Duration::ZERO);
-        let r = self.exec.no_data(&mut self.t, &TUR, TUR_TIMEOUT);
+        let r = self
+            .exec
+            .no_data(&mut self.t, &test_unit_ready::cdb(), TUR_TIMEOUT);
         self.exec.policy_mut().ready_wait = saved;
         match r {
             Ok(()) => Ok(Readiness::Ready),
