@@ -54,3 +54,14 @@ pub enum ParseError {
     #[error("{0} missing from the reply")]
     Missing(&'static str),
 }
+
+// Tape (SSC) commands
+pub mod load_unload;
+pub mod log_sense;
+pub mod read_attribute;
+pub mod read_block_limits;
+pub mod read_position;
+pub mod report_density_support;
+pub mod rewind;
+mod tape_code;
+pub mod write_attribute;
