@@ -525,15 +525,17 @@ impl fmt::Display for Sense {
             f.write_str("deferred error: ")?;
         }
         write!(f, "{}, ", self.key)?;
-        match self.text() {
-            Some(text) if text.contains("NN") => write!(
+        match lookup(self.asc, self.ascq) {
+            Some((text, true)) => write!(
                 f,
                 "ASC/ASCQ {:02x}/{:02x}: {}",
                 self.asc,
                 self.ascq,
                 text.replace("NN", &format!("{:02x}h", self.ascq))
             )?,
-            Some(text) => write!(f, "ASC/ASCQ {:02x}/{:02x}: {text}", self.asc, self.ascq)?,
+            Some((text, false)) => {
+                write!(f, "ASC/ASCQ {:02x}/{:02x}: {text}", self.asc, self.ascq)?
+            }
             None => write!(f, "unknown ASC/ASCQ {:02x}/{:02x}", self.asc, self.ascq)?,
         }
         let mut extras: Vec<String> = Vec::new();
@@ -569,19 +571,24 @@ impl fmt::Display for Sense {
 /// contains `NN`, which [`Sense`]'s `Display` replaces with the qualifier) and describes the
 /// vendor-specific ranges generically: ASC 80h..FFh, and ASCQ 80h..FFh under a standard ASC.
 pub fn asc_text(asc: u8, ascq: u8) -> Option<&'static str> {
+    lookup(asc, ascq).map(|(text, _)| text)
+}
+
+/// The description and whether it comes from a numbered range (its `NN` stands for the ASCQ).
+fn lookup(asc: u8, ascq: u8) -> Option<(&'static str, bool)> {
     if let Ok(i) = ASC_TABLE.binary_search_by_key(&(asc, ascq), |&(a, q, _)| (a, q)) {
-        return Some(ASC_TABLE[i].2);
+        return Some((ASC_TABLE[i].2, false));
     }
     if let Some(&(_, _, _, text)) = ASC_RANGES
         .iter()
         .find(|&&(a, lo, hi, _)| a == asc && (lo..=hi).contains(&ascq))
     {
-        return Some(text);
+        return Some((text, true));
     }
     if asc >= 0x80 {
-        Some("Vendor specific")
+        Some(("Vendor specific", false))
     } else if ascq >= 0x80 {
-        Some("Vendor specific qualifier")
+        Some(("Vendor specific qualifier", false))
     } else {
         None
     }
@@ -683,6 +690,10 @@ const ASC_TABLE: &[(u8, u8, &str)] = &[
     (0x0C, 0x04, "Compression check miscompare error"),
     (0x0C, 0x05, "Data expansion occurred during compression"),
     (0x0C, 0x06, "Block not compressible"),
+    (0x0C, 0x07, "Write error - recovery needed"),
+    (0x0C, 0x08, "Write error - recovery failed"),
+    (0x0C, 0x09, "Write error - loss of streaming"),
+    (0x0C, 0x0A, "Write error - padding blocks added"),
     (0x0C, 0x0B, "Auxiliary memory write error"),
     (0x0C, 0x0C, "Write error - unexpected unsolicited data"),
     (0x0C, 0x0D, "Write error - not enough unsolicited data"),
@@ -699,6 +710,7 @@ const ASC_TABLE: &[(u8, u8, &str)] = &[
     (0x11, 0x0A, "Miscorrected error"),
     (0x11, 0x0D, "De-compression CRC error"),
     (0x11, 0x0E, "Cannot decompress using declared algorithm"),
+    (0x11, 0x11, "Read error - loss of streaming"),
     (0x11, 0x12, "Auxiliary memory read error"),
     (0x11, 0x13, "Read error - failed retransmission request"),
     (0x14, 0x00, "Recorded entity not found"),
@@ -754,6 +766,7 @@ const ASC_TABLE: &[(u8, u8, &str)] = &[
     (0x26, 0x10, "Data decryption key fail limit reached"),
     (0x26, 0x11, "Incomplete key-associated data set"),
     (0x26, 0x12, "Vendor specific key reference not found"),
+    (0x26, 0x14, "Tape stream mirroring prevented"),
     (0x27, 0x00, "Write protected"),
     (0x27, 0x01, "Hardware write protected"),
     (0x27, 0x02, "Logical unit software write protected"),
@@ -788,12 +801,17 @@ const ASC_TABLE: &[(u8, u8, &str)] = &[
     (0x2A, 0x12, "Data encryption parameters changed by vendor specific event"),
     (0x2A, 0x13, "Data encryption key instance counter has changed"),
     (0x2A, 0x14, "SA creation capabilities data has changed"),
+    (0x2A, 0x15, "Medium removal prevention preempted"),
     (0x2B, 0x00, "Copy cannot execute since host cannot disconnect"),
     (0x2C, 0x00, "Command sequence error"),
     (0x2C, 0x07, "Previous busy status"),
     (0x2C, 0x08, "Previous task set full status"),
     (0x2C, 0x09, "Previous reservation conflict status"),
     (0x2C, 0x0B, "Not reserved"),
+    (0x2E, 0x00, "Insufficient time for operation"),
+    (0x2E, 0x01, "Command timeout before processing"),
+    (0x2E, 0x02, "Command timeout during processing"),
+    (0x2E, 0x03, "Command timeout during processing due to error recovery"),
     (0x2F, 0x00, "Commands cleared by another initiator"),
     (0x2F, 0x01, "Commands cleared by power loss notification"),
     (0x2F, 0x02, "Commands cleared by device server"),
@@ -806,8 +824,13 @@ const ASC_TABLE: &[(u8, u8, &str)] = &[
     (0x30, 0x06, "Cannot format medium - incompatible medium"),
     (0x30, 0x07, "Cleaning failure"),
     (0x30, 0x0A, "Cleaning request rejected"),
+    (0x30, 0x0B, "Cleaning tape expired"),
     (0x30, 0x0C, "WORM medium - overwrite attempted"),
     (0x30, 0x0D, "WORM medium - integrity check"),
+    (0x30, 0x10, "Medium not formatted"),
+    (0x30, 0x11, "Incompatible volume type"),
+    (0x30, 0x12, "Incompatible volume qualifier"),
+    (0x30, 0x13, "Cleaning volume expired"),
     (0x31, 0x00, "Medium format corrupted"),
     (0x31, 0x01, "Format command failed"),
     (0x33, 0x00, "Tape length error"),
@@ -822,6 +845,9 @@ const ASC_TABLE: &[(u8, u8, &str)] = &[
     (0x3B, 0x01, "Tape position error at beginning-of-medium"),
     (0x3B, 0x02, "Tape position error at end-of-medium"),
     (0x3B, 0x08, "Reposition error"),
+    (0x3B, 0x09, "Read past end of medium"),
+    (0x3B, 0x0A, "Read past beginning of medium"),
+    (0x3B, 0x0B, "Position past end of medium"),
     (0x3B, 0x0C, "Position past beginning of medium"),
     (0x3B, 0x0D, "Medium destination element full"),
     (0x3B, 0x0E, "Medium source element empty"),
@@ -832,9 +858,12 @@ const ASC_TABLE: &[(u8, u8, &str)] = &[
     (0x3B, 0x14, "Medium magazine locked"),
     (0x3B, 0x15, "Medium magazine unlocked"),
     (0x3B, 0x16, "Mechanical positioning or changer error"),
+    (0x3B, 0x18, "Element disabled"),
+    (0x3B, 0x19, "Element enabled"),
     (0x3B, 0x1A, "Data transfer device removed"),
     (0x3B, 0x1B, "Data transfer device inserted"),
     (0x3B, 0x1C, "Too many logical objects on partition to support operation"),
+    (0x3B, 0x20, "Element static information changed"),
     (0x3D, 0x00, "Invalid bits in IDENTIFY message"),
     (0x3E, 0x00, "Logical unit has not self-configured yet"),
     (0x3E, 0x01, "Logical unit failure"),
@@ -849,10 +878,14 @@ const ASC_TABLE: &[(u8, u8, &str)] = &[
     (0x3F, 0x05, "Device identifier changed"),
     (0x3F, 0x0E, "Reported LUNs data has changed"),
     (0x3F, 0x0F, "Echo buffer overwritten"),
+    (0x3F, 0x10, "Medium loadable"),
     (0x3F, 0x11, "Medium auxiliary memory accessible"),
     (0x40, 0x00, "RAM failure (should use 40 NN)"),
+    (0x41, 0x00, "Data path failure (should use 40 NN)"),
+    (0x42, 0x00, "Power-on or self-test failure (should use 40 NN)"),
     (0x43, 0x00, "Message error"),
     (0x44, 0x00, "Internal target failure"),
+    (0x44, 0x01, "Persistent reservation information lost"),
     (0x44, 0x71, "ATA device failed set features"),
     (0x45, 0x00, "Select or reselect failure"),
     (0x47, 0x00, "SCSI parity error"),
@@ -884,17 +917,21 @@ const ASC_TABLE: &[(u8, u8, &str)] = &[
     (0x53, 0x06, "Volume identifier missing"),
     (0x53, 0x07, "Duplicate volume identifier"),
     (0x53, 0x08, "Element status unknown"),
-    (0x53, 0x09, "Data transfer device error - load failure"),
-    (0x53, 0x0A, "Data transfer device error - unload failure"),
+    (0x53, 0x09, "Data transfer device error - load failed"),
+    (0x53, 0x0A, "Data transfer device error - unload failed"),
     (0x53, 0x0B, "Data transfer device error - unload missing"),
-    (0x53, 0x0C, "Data transfer device error - eject failure"),
-    (0x53, 0x0D, "Data transfer device error - library communication failure"),
+    (0x53, 0x0C, "Data transfer device error - eject failed"),
+    (0x53, 0x0D, "Data transfer device error - library communication failed"),
     (0x55, 0x00, "System resource failure"),
     (0x55, 0x01, "System buffer full"),
     (0x55, 0x02, "Insufficient reservation resources"),
     (0x55, 0x03, "Insufficient resources"),
     (0x55, 0x04, "Insufficient registration resources"),
     (0x55, 0x06, "Auxiliary memory out of space"),
+    (0x55, 0x07, "Quota error"),
+    (0x55, 0x08, "Maximum number of supplemental decryption keys exceeded"),
+    (0x55, 0x09, "Medium auxiliary memory not accessible"),
+    (0x55, 0x0A, "Data currently unavailable"),
     (0x57, 0x00, "Unable to recover table-of-contents"),
     (0x5A, 0x00, "Operator request or state change input"),
     (0x5A, 0x01, "Operator medium removal request"),
@@ -1254,6 +1291,14 @@ mod tests {
                 Sense::new(SenseKey::HARDWARE_ERROR, 0x40, 0x85).deferred(),
                 "deferred error: HARDWARE ERROR, ASC/ASCQ 40/85: \
                  Diagnostic failure on component 85h (80h-FFh)",
+            ),
+            (
+                Sense::new(SenseKey::HARDWARE_ERROR, 0x40, 0x00),
+                "HARDWARE ERROR, ASC/ASCQ 40/00: RAM failure (should use 40 NN)",
+            ),
+            (
+                Sense::new(SenseKey::ABORTED_COMMAND, 0x4D, 0x1F),
+                "ABORTED COMMAND, ASC/ASCQ 4d/1f: Tagged overlapped commands (task tag 1fh)",
             ),
             (
                 Sense::new(SenseKey::NO_SENSE, 0x00, 0x01)

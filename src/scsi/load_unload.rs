@@ -6,8 +6,10 @@
 
 use std::time::Duration;
 
+use super::opcode::OpCode;
+
 /// Operation code.
-pub const OPCODE: u8 = 0x1B;
+pub const OPCODE: OpCode = OpCode::LOAD_UNLOAD;
 
 /// Default timeout. scsi-reference §8: up to 15 minutes for new LTO-8/9 media, and a first-load
 /// calibration can take far longer, so allow 30.
@@ -53,7 +55,7 @@ impl LoadUnload {
             | u8::from(self.reten) << 1
             | u8::from(self.eot) << 2
             | u8::from(self.hold) << 3;
-        [OPCODE, u8::from(self.immed), 0, 0, byte4, 0]
+        [OPCODE.0, u8::from(self.immed), 0, 0, byte4, 0]
     }
 }
 

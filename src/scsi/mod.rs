@@ -6,6 +6,8 @@
 
 pub mod exchange_medium;
 pub mod exec;
+#[cfg(test)]
+mod fuzz_tests;
 pub mod initialize_element_status;
 pub mod inquiry;
 pub mod mode_sense;
@@ -55,6 +57,7 @@ pub enum ParseError {
 
 // Tape (SSC) commands
 pub mod load_unload;
+pub mod log_sense;
 pub mod read_attribute;
 pub mod read_block_limits;
 pub mod read_position;

@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use super::opcode::OpCode;
+
 use thiserror::Error;
 use uuid::Uuid;
 
@@ -15,7 +17,7 @@ use super::tape_code::open_code;
 use super::ParseError;
 
 /// Operation code.
-pub const OPCODE: u8 = 0x8C;
+pub const OPCODE: OpCode = OpCode::READ_ATTRIBUTE;
 
 /// Default timeout (the drive reads the cartridge memory chip, no tape motion).
 pub const TIMEOUT: Duration = Duration::from_secs(60);
@@ -211,7 +213,7 @@ impl ReadAttribute {
         let [f0, f1] = self.first_attribute.0.to_be_bytes();
         let [a0, a1, a2, a3] = self.allocation_length.to_be_bytes();
         [
-            OPCODE,
+            OPCODE.0,
             self.service_action.0 & 0x1f,
             0,
             0,
@@ -781,7 +783,8 @@ mod tests {
 
     #[test]
     fn parses_id_lists() {
-        let cases: &[(&[u8], Result<Vec<AttributeId>, ParseError>)] = &[
+        type Case<'a> = (&'a [u8], Result<Vec<AttributeId>, ParseError>);
+        let cases: &[Case] = &[
             (
                 &[0, 0, 0, 4, 0x04, 0x01, 0x08, 0x06],
                 Ok(vec![AttributeId(0x0401), AttributeId(0x0806)]),
@@ -828,5 +831,37 @@ mod tests {
         );
         assert_eq!(format!("{:?}", AttributeId(0x1234)), "AttributeId(0x1234)");
         assert_eq!(format!("{:?}", AttributeFormat(3)), "AttributeFormat(0x03)");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_parse_or_fail_without_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            if let Ok(l) = parse_values(&bytes) {
+                let used: usize = l.attributes.iter().map(|a| 5 + a.value.len()).sum();
+                proptest::prop_assert!(HEADER_LEN + used <= bytes.len());
+                let _ = (l.barcode(), l.medium_serial(), l.density_code(), l.medium_type(), l.pool_name(), l.pool_guid());
+            } else {
+                proptest::prop_assert!(bytes.len() < HEADER_LEN);
+            }
+            let _ = parse_id_list(&bytes);
+            let _ = decode_guid(&bytes);
+        }
+
+        #[test]
+        fn encoded_lists_parse_back(
+            attrs in proptest::collection::vec(
+                (proptest::num::u16::ANY, proptest::bool::ANY, 0u8..4, proptest::collection::vec(proptest::num::u8::ANY, 0..40)),
+                0..8,
+            )
+        ) {
+            let attrs: Vec<Attribute> = attrs
+                .into_iter()
+                .map(|(id, read_only, format, value)| Attribute { id: AttributeId(id), read_only, format: AttributeFormat(format), value })
+                .collect();
+            let bytes = encode_attributes(&attrs).unwrap();
+            let l = parse_values(&bytes).unwrap();
+            proptest::prop_assert!(!l.truncated);
+            proptest::prop_assert_eq!(l.attributes, attrs);
+        }
     }
 }

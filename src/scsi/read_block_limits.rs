@@ -2,11 +2,13 @@
 
 use std::time::Duration;
 
+use super::opcode::OpCode;
+
 use super::reader::Reader;
 use super::ParseError;
 
 /// Operation code.
-pub const OPCODE: u8 = 0x05;
+pub const OPCODE: OpCode = OpCode::READ_BLOCK_LIMITS;
 
 /// Default timeout (answered from the drive's firmware, no medium motion).
 pub const TIMEOUT: Duration = Duration::from_secs(30);
@@ -16,7 +18,7 @@ pub const REPLY_LEN: usize = 6;
 
 /// The READ BLOCK LIMITS CDB.
 pub fn cdb() -> [u8; 6] {
-    [OPCODE, 0, 0, 0, 0, 0]
+    [OPCODE.0, 0, 0, 0, 0, 0]
 }
 
 /// The drive's block length limits.
@@ -157,5 +159,13 @@ mod tests {
         assert!(fixed.fixed_only());
         assert!(!lto.fixed_only());
         assert!(!gran.fixed_only());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_parse_or_fail_without_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..16)) {
+            let got = parse(&bytes);
+            proptest::prop_assert_eq!(got.is_ok(), bytes.len() >= REPLY_LEN);
+        }
     }
 }

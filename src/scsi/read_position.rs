@@ -2,12 +2,14 @@
 
 use std::time::Duration;
 
+use super::opcode::OpCode;
+
 use super::reader::Reader;
 use super::tape_code::open_code;
 use super::ParseError;
 
 /// Operation code.
-pub const OPCODE: u8 = 0x34;
+pub const OPCODE: OpCode = OpCode::READ_POSITION;
 
 /// Default timeout (answered from the drive's state, no medium motion).
 pub const TIMEOUT: Duration = Duration::from_secs(60);
@@ -41,7 +43,7 @@ pub fn cdb(action: ServiceAction, allocation_length: u16) -> [u8; 10] {
         0
     };
     let [hi, lo] = len.to_be_bytes();
-    [OPCODE, action.0 & 0x1f, 0, 0, 0, 0, 0, hi, lo, 0]
+    [OPCODE.0, action.0 & 0x1f, 0, 0, 0, 0, 0, hi, lo, 0]
 }
 
 /// The short-form CDB.
@@ -325,5 +327,13 @@ mod tests {
             assert!(a.name().is_some());
         }
         assert_eq!(format!("{:?}", ServiceAction(0x1f)), "ServiceAction(0x1f)");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_parse_or_fail_without_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..48)) {
+            proptest::prop_assert_eq!(parse_short(&bytes).is_ok(), bytes.len() >= SHORT_LEN);
+            proptest::prop_assert_eq!(parse_long(&bytes).is_ok(), bytes.len() >= LONG_LEN);
+        }
     }
 }

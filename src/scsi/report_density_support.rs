@@ -3,12 +3,14 @@
 
 use std::time::Duration;
 
+use super::opcode::OpCode;
+
 use super::reader::Reader;
 use super::tape_code::open_code;
 use super::ParseError;
 
 /// Operation code.
-pub const OPCODE: u8 = 0x44;
+pub const OPCODE: OpCode = OpCode::REPORT_DENSITY_SUPPORT;
 
 /// Default timeout. Answered from firmware; with MEDIA set the drive may first read the
 /// cartridge memory.
@@ -87,7 +89,7 @@ impl ReportDensitySupport {
     pub fn cdb(&self) -> [u8; 10] {
         let [hi, lo] = self.allocation_length.to_be_bytes();
         let byte1 = u8::from(self.media) | u8::from(self.medium_type) << 1;
-        [OPCODE, byte1, 0, 0, 0, 0, 0, hi, lo, 0]
+        [OPCODE.0, byte1, 0, 0, 0, 0, 0, hi, lo, 0]
     }
 }
 
@@ -523,5 +525,30 @@ pub(crate) mod tests {
         assert_eq!(DensityCode::KNOWN.len(), 10);
         assert_eq!(format!("{:?}", DensityCode(0x5e)), "LTO-8");
         assert_eq!(format!("{:?}", DensityCode(0x4c)), "DensityCode(0x4c)");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_parse_or_fail_without_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+            if let Ok(r) = parse_densities(&bytes) {
+                proptest::prop_assert!(HEADER_LEN + r.descriptors.len() * DENSITY_DESCRIPTOR_LEN <= bytes.len());
+            }
+            if let Ok(r) = parse_medium_types(&bytes) {
+                proptest::prop_assert!(HEADER_LEN + r.descriptors.len() * MEDIUM_TYPE_DESCRIPTOR_LEN <= bytes.len());
+                proptest::prop_assert!(r.descriptors.iter().all(|d| d.density_codes.len() <= 9));
+            }
+        }
+
+        #[test]
+        fn a_header_that_is_only_a_little_wrong_still_yields_every_descriptor(
+            n in 0usize..5,
+            skew in -51i64..52,
+        ) {
+            let bodies: Vec<Vec<u8>> = (0..n).map(|i| density_desc(0x40 + i as u8, 0x80, 1, "X", "Y")).collect();
+            let announced = (2 + n * DENSITY_DESCRIPTOR_LEN) as i64 + if n == 0 { skew.max(0) } else { skew };
+            let r = parse_densities(&reply(announced as usize, &bodies)).unwrap();
+            proptest::prop_assert_eq!(r.descriptors.len(), n);
+            proptest::prop_assert_eq!(r.truncated, announced > (2 + n * DENSITY_DESCRIPTOR_LEN) as i64);
+        }
     }
 }

@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
+use super::opcode::OpCode;
+
 /// Operation code.
-pub const OPCODE: u8 = 0x01;
+pub const OPCODE: OpCode = OpCode::REWIND;
 
 /// Default timeout. A full-length LTO rewind takes a few minutes; a drive finishing a write
 /// first flushes its buffer, so allow ten.
@@ -12,7 +14,7 @@ pub const TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// The REWIND CDB. With `immed` the drive returns GOOD once the command is accepted and rewinds
 /// in the background (later commands wait or report 02/04/01 becoming ready).
 pub fn cdb(immed: bool) -> [u8; 6] {
-    [OPCODE, u8::from(immed), 0, 0, 0, 0]
+    [OPCODE.0, u8::from(immed), 0, 0, 0, 0]
 }
 
 #[cfg(test)]

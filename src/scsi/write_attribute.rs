@@ -6,10 +6,12 @@
 
 use std::time::Duration;
 
+use super::opcode::OpCode;
+
 use super::read_attribute::{encode_attributes, Attribute, AttributeTooLong};
 
 /// Operation code.
-pub const OPCODE: u8 = 0x8D;
+pub const OPCODE: OpCode = OpCode(0x8D);
 
 /// Default timeout (writes the cartridge memory chip, no tape motion).
 pub const TIMEOUT: Duration = Duration::from_secs(60);
@@ -42,7 +44,7 @@ impl WriteAttribute {
     pub fn cdb(&self) -> [u8; 16] {
         let [l0, l1, l2, l3] = self.parameter_list_length.to_be_bytes();
         [
-            OPCODE,
+            OPCODE.0,
             u8::from(self.write_through),
             0,
             0,

@@ -88,6 +88,9 @@ pub enum InvalidCommand {
     /// No CDB bytes.
     #[error("empty CDB")]
     EmptyCdb,
+    /// Fewer than 6 CDB bytes.
+    #[error("CDB of {0} bytes; SCSI CDBs are at least 6")]
+    CdbTooShort(usize),
     /// More than 16 CDB bytes.
     #[error("CDB of {0} bytes; SG_IO takes at most 16")]
     CdbTooLong(usize),

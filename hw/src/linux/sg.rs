@@ -25,8 +25,10 @@ pub const SG_IO: u32 = 0x2285;
 pub const SG_GET_VERSION_NUM: u32 = 0x2282;
 /// Oldest `sg` driver version with the `sg_io_hdr` (v3) interface: 3.0.0.
 pub const SG_MIN_VERSION: i32 = 30000;
-/// Longest CDB `SG_IO` accepts through `cmd_len` (variable-length CDBs are out of scope).
+/// Longest CDB reel sends through `SG_IO` (variable-length CDBs are out of scope).
 pub const MAX_CDB_LEN: usize = 16;
+/// Shortest CDB `SG_IO` accepts (the kernel answers `EMSGSIZE` below it; SCSI has none shorter).
+pub const MIN_CDB_LEN: usize = 6;
 /// Sense buffer handed to the kernel (`SCSI_SENSE_BUFFERSIZE`: the kernel keeps no more).
 pub const SENSE_BUFFER_LEN: usize = 96;
 
@@ -207,8 +209,8 @@ fn sg_io(
         ..SgIoHdr::zeroed()
     };
     // SAFETY: `fd` is an sg node (see above), whose driver reads request 0x2285 as SG_IO with
-    // a `sg_io_hdr`. `hdr` is a live, exclusively borrowed `sg_io_hdr` with the C layout (size
-    // and offsets pinned by tests) that outlives the call, which is synchronous: SG_IO returns only
+    // a `sg_io_hdr` and writes the whole header back. `hdr` is a live, exclusively borrowed
+    // `sg_io_hdr` with the C layout (size and offsets pinned by tests) that outlives the call, which is synchronous: SG_IO returns only
     // after the command completed or failed, so the kernel holds no pointer afterwards.
     // `cmdp` points to `cdb`, valid for `cmd_len` = `cdb.len()` (<= 16) bytes and only read.
     // `sbp` points to `sense`, valid for `mx_sb_len` = its length; the kernel writes at most
@@ -343,11 +345,14 @@ pub fn timeout_ms(timeout: Duration) -> u32 {
 /// Checks a command before it goes to the kernel.
 ///
 /// # Errors
-/// [`InvalidCommand`] for an empty CDB, a CDB longer than 16 bytes, or a data phase longer than
-/// `u32::MAX` bytes.
+/// [`InvalidCommand`] for an empty CDB, a CDB shorter than 6 or longer than 16 bytes, or a data
+/// phase longer than `u32::MAX` bytes.
 pub fn check_command(cdb: &[u8], data_len: usize) -> Result<(), InvalidCommand> {
     if cdb.is_empty() {
         return Err(InvalidCommand::EmptyCdb);
+    }
+    if cdb.len() < MIN_CDB_LEN {
+        return Err(InvalidCommand::CdbTooShort(cdb.len()));
     }
     if cdb.len() > MAX_CDB_LEN {
         return Err(InvalidCommand::CdbTooLong(cdb.len()));
@@ -910,8 +915,10 @@ mod tests {
 
     #[test]
     fn commands_are_checked_before_the_kernel() {
-        let cases: [(&[u8], usize, Result<(), InvalidCommand>); 6] = [
+        let cases: [(&[u8], usize, Result<(), InvalidCommand>); 8] = [
             (&[], 0, Err(InvalidCommand::EmptyCdb)),
+            (&[0x00], 0, Err(InvalidCommand::CdbTooShort(1))),
+            (&[0; 5], 0, Err(InvalidCommand::CdbTooShort(5))),
             (&[0; 6], 0, Ok(())),
             (&[0; 16], 0xFFFF, Ok(())),
             (&[0; 17], 0, Err(InvalidCommand::CdbTooLong(17))),
