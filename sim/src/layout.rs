@@ -723,7 +723,10 @@ impl Layout {
         }
         let mut drives = Vec::with_capacity(raw.drive.len());
         let mut serials: HashMap<String, usize> = HashMap::new();
-        serials.insert(changer.serial.clone(), ch_span);
+        serials.insert(
+            changer.serial.clone(),
+            ch.serial.as_ref().map_or(ch_span, |s| s.span().start),
+        );
         for d in &raw.drive {
             let at = d.span().start;
             let d = d.get_ref();
