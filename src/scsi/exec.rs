@@ -36,6 +36,24 @@ use thiserror::Error;
 use super::opcode::OpCode;
 use super::ParseError;
 
+/// A sense key given as a [`SenseKey`] or as its wire value (`u8`).
+pub trait IntoSenseKey {
+    /// The sense key.
+    fn into_sense_key(self) -> SenseKey;
+}
+
+impl IntoSenseKey for SenseKey {
+    fn into_sense_key(self) -> SenseKey {
+        self
+    }
+}
+
+impl IntoSenseKey for u8 {
+    fn into_sense_key(self) -> SenseKey {
+        SenseKey(self & 0x0F)
+    }
+}
+
 /// Bounds of the retries and waits of an [`Executor`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -228,13 +246,15 @@ impl<E> DeviceError<E> {
     }
 
     /// True for a CHECK CONDITION with this sense key, ASC and ASCQ.
-    pub fn is_sense(&self, key: SenseKey, asc: u8, ascq: u8) -> bool {
+    pub fn is_sense(&self, key: impl IntoSenseKey, asc: u8, ascq: u8) -> bool {
+        let key = key.into_sense_key();
         matches!(self, DeviceError::Check { sense, .. }
             if sense.key == key && sense.asc == asc && sense.ascq == ascq)
     }
 
     /// True for a CHECK CONDITION with this sense key.
-    pub fn is_sense_key(&self, key: SenseKey) -> bool {
+    pub fn is_sense_key(&self, key: impl IntoSenseKey) -> bool {
+        let key = key.into_sense_key();
         matches!(self, DeviceError::Check { sense, .. } if sense.key == key)
     }
 
