@@ -16,7 +16,7 @@ use thiserror::Error;
 use super::location::ElementKind;
 use super::matching::{match_drives, Designator, DriveId, ElementId};
 use super::model::{
-    summarize_media_types, DeviceIdentity, DriveSlot, Element, ElementMap, ElementRange,
+    summarize_media_types, DeviceIdentity, DriveSlot, Element, ElementMap,
     Exception, Inventory, Library, UnmatchedDrive,
 };
 use crate::media::{self, DriveGeneration, Evidence, MediaType, Resolution};
@@ -99,6 +99,19 @@ pub struct RawElement {
     pub dvcid: Option<Designator>,
 }
 
+/// Every element of a changer, by type, in address order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawStatus {
+    /// Medium transports.
+    pub transports: Vec<RawElement>,
+    /// Storage elements.
+    pub slots: Vec<RawElement>,
+    /// Import/export elements.
+    pub import_export: Vec<RawElement>,
+    /// Data-transfer elements.
+    pub drives: Vec<RawElement>,
+}
+
 /// The MAM attributes discovery reads from a loaded cartridge.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Mam {
@@ -136,16 +149,22 @@ pub trait ChangerPort {
     /// # Errors
     /// The device's failure.
     fn initialize(&mut self) -> Result<(), DeviceFailure>;
-    /// Every element of one type in `range` (chunked as the changer requires; DVCID asked for
+    /// Every element of every type in `map`, one READ ELEMENT STATUS series per type
+    /// (chunked as the changer requires; volume tags when it reads them; DVCID for
     /// data-transfer elements).
     ///
     /// # Errors
     /// The device's failure.
-    fn read_elements(
+    fn status(&mut self, map: &ElementMap) -> Result<RawStatus, DeviceFailure>;
+    /// One element, with its volume tag (and DVCID for a data-transfer element).
+    ///
+    /// # Errors
+    /// The device's failure.
+    fn read_element(
         &mut self,
         kind: ElementKind,
-        range: ElementRange,
-    ) -> Result<Vec<RawElement>, DeviceFailure>;
+        address: u16,
+    ) -> Result<Option<RawElement>, DeviceFailure>;
     /// MOVE MEDIUM with transport `transport` from `source` to `destination`.
     ///
     /// # Errors
@@ -439,16 +458,12 @@ pub fn discover_with<B: Backend>(
             ));
         }
         let map = port.element_map()?;
-        let mut read = |kind: ElementKind, range: ElementRange| -> Result<_, DiscoveryError> {
-            if range.count == 0 {
-                return Ok(Vec::new());
-            }
-            Ok(port.read_elements(kind, range)?)
-        };
-        let transports = read(ElementKind::Transport, map.transport)?;
-        let slots = read(ElementKind::Slot, map.storage)?;
-        let ie = read(ElementKind::ImportExport, map.import_export)?;
-        let dts = read(ElementKind::Drive, map.data_transfer)?;
+        let RawStatus {
+            transports,
+            slots,
+            import_export: ie,
+            drives: dts,
+        } = port.status(&map)?;
 
         let element_ids: Vec<ElementId> = dts
             .iter()
@@ -687,6 +702,7 @@ fn pair<B: Backend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::discovery::model::ElementRange;
     use std::cell::RefCell;
     use std::rc::Rc;
 
@@ -729,19 +745,35 @@ mod tests {
             self.1.borrow_mut().push("changer init".into());
             Ok(())
         }
-        fn read_elements(
+        fn status(&mut self, _map: &ElementMap) -> Result<RawStatus, DeviceFailure> {
+            let of = |kind| {
+                self.1.borrow_mut().push(format!("changer read {}", ElementKind::name(kind)));
+                self.0
+                    .elements
+                    .iter()
+                    .filter(|(k, _)| *k == kind)
+                    .map(|(_, e)| e.clone())
+                    .collect()
+            };
+            Ok(RawStatus {
+                transports: of(ElementKind::Transport),
+                slots: of(ElementKind::Slot),
+                import_export: Vec::new(),
+                drives: of(ElementKind::Drive),
+            })
+        }
+        fn read_element(
             &mut self,
             kind: ElementKind,
-            _range: ElementRange,
-        ) -> Result<Vec<RawElement>, DeviceFailure> {
-            self.1.borrow_mut().push(format!("changer read {}", kind.name()));
+            address: u16,
+        ) -> Result<Option<RawElement>, DeviceFailure> {
+            self.1.borrow_mut().push(format!("changer read {} {address}", kind.name()));
             Ok(self
                 .0
                 .elements
                 .iter()
-                .filter(|(k, _)| *k == kind)
-                .map(|(_, e)| e.clone())
-                .collect())
+                .find(|(k, e)| *k == kind && e.address == address)
+                .map(|(_, e)| e.clone()))
         }
         fn move_medium(&mut self, t: u16, s: u16, d: u16) -> Result<(), DeviceFailure> {
             self.1.borrow_mut().push(format!("changer move {t} {s} {d}"));

@@ -20,6 +20,8 @@ pub struct MoveRequest {
     pub to: Location,
     /// The changer's serial, required when the source reaches several changers.
     pub changer: Option<String>,
+    /// Only these device paths (`--device`); `None` = every changer the source lists.
+    pub only: Option<Vec<String>>,
 }
 
 /// A move that happened: the `{"moved": ...}` document.
@@ -78,9 +80,17 @@ fn describe(r: ElementRange) -> String {
 fn pick_changer<B: Backend>(
     backend: &mut B,
     devices: &[DeviceInfo],
+    only: Option<&[String]>,
     wanted: Option<&str>,
 ) -> Result<(DeviceInfo, Option<B::Changer>), MoveError> {
-    let changers: Vec<&DeviceInfo> = devices
+    let mut given = Vec::new();
+    for p in only.unwrap_or_default() {
+        match devices.iter().find(|d| &d.path == p) {
+            Some(d) => given.push(d.clone()),
+            None => given.push(backend.probe(p)?),
+        }
+    }
+    let changers: Vec<&DeviceInfo> = if only.is_some() { &given[..] } else { devices }
         .iter()
         .filter(|d| d.peripheral_type == PeripheralType::MEDIUM_CHANGER)
         .collect();
@@ -129,7 +139,12 @@ fn pick_changer<B: Backend>(
 /// empty, 3B/0D destination full, ...).
 pub fn move_with<B: Backend>(backend: &mut B, req: &MoveRequest) -> Result<Moved, MoveError> {
     let devices = backend.devices()?;
-    let (info, port) = pick_changer(backend, &devices, req.changer.as_deref())?;
+    let (info, port) = pick_changer(
+        backend,
+        &devices,
+        req.only.as_deref(),
+        req.changer.as_deref(),
+    )?;
     let mut port = match port {
         Some(p) => p,
         None => backend.open_changer(&info)?,
@@ -153,16 +168,7 @@ pub fn move_with<B: Backend>(backend: &mut B, req: &MoveRequest) -> Result<Moved
         )));
     }
     let mut warnings = Vec::new();
-    let source = port
-        .read_elements(
-            req.from.kind,
-            ElementRange {
-                first: req.from.address,
-                count: 1,
-            },
-        )?
-        .into_iter()
-        .find(|e| e.address == req.from.address);
+    let source = port.read_element(req.from.kind, req.from.address)?;
     let barcode = source.as_ref().and_then(|e| e.barcode.clone());
     if let Some(src) = source.as_ref().filter(|e| e.full && req.from.kind == ElementKind::Drive) {
         let drives: Vec<&DeviceInfo> = devices

@@ -5,14 +5,21 @@ use std::time::Duration;
 
 use reel_hw::{DeviceInfo, DeviceSource, PeripheralType, Transport};
 
-use super::engine::{Backend, Compatibility, DeviceFailure, DiscoveryError, DrivePort, Mam};
+use super::engine::{
+    Backend, ChangerPort, Compatibility, DeviceFailure, DiscoveryError, DrivePort, Mam, RawElement,
+    RawStatus,
+};
+use super::location::ElementKind;
 use super::matching::Designator;
-use super::model::DeviceIdentity;
+use super::model::{DeviceIdentity, ElementMap, ElementRange};
+use crate::changer::{Changer, ReadOptions};
 use super::stats::{Counted, Counter};
 use crate::media::{Format, MediaType, MediumClass};
 use crate::scsi::exec::{DeviceError, Executor, RetryPolicy};
 use crate::scsi::inquiry;
 use crate::scsi::load_unload::{self, LoadUnload};
+use crate::scsi::mode_sense as ms;
+use crate::scsi::read_element_status as res;
 use crate::scsi::read_attribute::{self, AttributeId, ReadAttribute};
 use crate::scsi::report_density_support::{self as rds, ReportDensitySupport};
 use crate::scsi::ParseError;
@@ -277,5 +284,174 @@ impl<'a, S: DeviceSource> SourceBackend<'a, S> {
             reason: e.to_string(),
         })?;
         Ok(Counted::new(t, kind, self.counter.clone()))
+    }
+}
+
+fn raw_element(d: &res::ElementDescriptor) -> RawElement {
+    RawElement {
+        address: d.address,
+        full: d.full,
+        exception: d.except.then_some((d.asc, d.ascq)),
+        medium_type: d.medium_type.0 & 0x07,
+        source: d.source,
+        barcode: d
+            .primary_tag
+            .as_ref()
+            .map(|t| t.identifier.trim().to_owned())
+            .filter(|t| !t.is_empty()),
+        dvcid: d.device_id.as_ref().map(|x| Designator {
+            designator_type: x.designator_type.0,
+            value: x.value.clone(),
+        }),
+    }
+}
+
+fn range(r: ElementRange) -> ms::ElementRange {
+    ms::ElementRange::new(r.first, r.count)
+}
+
+fn element_type(kind: ElementKind) -> res::ElementType {
+    res::ElementType(kind.smc_code())
+}
+
+/// A changer as discovery asks it: [`Changer`] and its chunking and fallback policy.
+#[derive(Debug)]
+pub struct ScsiChanger<T: Transport> {
+    changer: Changer<T>,
+}
+
+impl<T: Transport> ScsiChanger<T> {
+    /// A changer over `t`.
+    pub fn new(t: T) -> Self {
+        ScsiChanger {
+            changer: Changer::new(t),
+        }
+    }
+}
+
+impl<T: Transport> ChangerPort for ScsiChanger<T> {
+    fn identify(&mut self) -> Result<DeviceIdentity, DeviceFailure> {
+        let id = self.changer.identify()?;
+        Ok(DeviceIdentity {
+            path: self.changer.transport().device().to_owned(),
+            vendor: id.inquiry.vendor,
+            product: id.inquiry.product,
+            revision: id.inquiry.revision,
+            serial: id.serial,
+        })
+    }
+
+    fn element_map(&mut self) -> Result<ElementMap, DeviceFailure> {
+        let m = self.changer.element_map()?;
+        let r = |x: ms::ElementRange| ElementRange {
+            first: x.first,
+            count: x.count,
+        };
+        Ok(ElementMap {
+            transport: r(m.transport),
+            storage: r(m.storage),
+            import_export: r(m.import_export),
+            data_transfer: r(m.data_transfer),
+        })
+    }
+
+    fn initialize(&mut self) -> Result<(), DeviceFailure> {
+        Ok(self.changer.initialize_element_status()?)
+    }
+
+    fn status(&mut self, map: &ElementMap) -> Result<RawStatus, DeviceFailure> {
+        let m = ms::ElementAddressAssignment {
+            transport: range(map.transport),
+            storage: range(map.storage),
+            import_export: range(map.import_export),
+            data_transfer: range(map.data_transfer),
+        };
+        let s = self.changer.status(&m, true)?;
+        let conv = |v: &[res::ElementDescriptor]| v.iter().map(raw_element).collect();
+        Ok(RawStatus {
+            transports: conv(&s.transports),
+            slots: conv(&s.storage),
+            import_export: conv(&s.import_export),
+            drives: conv(&s.data_transfer),
+        })
+    }
+
+    fn read_element(
+        &mut self,
+        kind: ElementKind,
+        address: u16,
+    ) -> Result<Option<RawElement>, DeviceFailure> {
+        let dvcid = kind == ElementKind::Drive;
+        let r = ms::ElementRange::new(address, 1);
+        let ty = element_type(kind);
+        let mut attempts = vec![
+            ReadOptions { voltag: true, dvcid },
+            ReadOptions { voltag: true, dvcid: false },
+            ReadOptions { voltag: false, dvcid },
+            ReadOptions::default(),
+        ];
+        attempts.dedup();
+        let mut last = None;
+        for o in attempts {
+            match self.changer.read_elements(ty, r, &o) {
+                Ok(v) => {
+                    return Ok(v.iter().find(|d| d.address == address).map(raw_element));
+                }
+                // 05/24/00: this changer refuses VOLTAG or DVCID (here); ask with less.
+                Err(e) if e.is_sense(reel_hw::sense::SenseKey::ILLEGAL_REQUEST, 0x24, 0x00) => last = Some(e),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(last.map(Into::into).unwrap_or_else(|| DeviceFailure {
+            device: self.changer.transport().device().to_owned(),
+            op: "READ ELEMENT STATUS".into(),
+            sense: None,
+            message: "no READ ELEMENT STATUS form was tried".into(),
+        }))
+    }
+
+    fn move_medium(
+        &mut self,
+        transport: u16,
+        source: u16,
+        destination: u16,
+    ) -> Result<(), DeviceFailure> {
+        Ok(self.changer.move_medium(transport, source, destination, false)?)
+    }
+}
+
+impl<S: DeviceSource> Backend for SourceBackend<'_, S> {
+    type Changer = ScsiChanger<Counted<S::Transport>>;
+    type Drive = ScsiDrive<Counted<S::Transport>>;
+
+    fn devices(&mut self) -> Result<Vec<DeviceInfo>, DiscoveryError> {
+        self.source
+            .devices()
+            .map_err(|e| DiscoveryError::Source(e.to_string()))
+    }
+
+    fn probe(&mut self, path: &str) -> Result<DeviceInfo, DiscoveryError> {
+        // The type is not known yet; 0x1B is not among INQUIRY's commands, so either name does.
+        let mut t = self.open(path, PeripheralType::SEQUENTIAL)?;
+        let mut exec = Executor::new(RetryPolicy::default());
+        let (peripheral_type, id) = identify(&mut exec, &mut t)?;
+        Ok(DeviceInfo {
+            path: path.to_owned(),
+            peripheral_type,
+            vendor: id.vendor,
+            product: id.product,
+            revision: id.revision,
+            serial: id.serial,
+        })
+    }
+
+    fn open_changer(&mut self, info: &DeviceInfo) -> Result<Self::Changer, DiscoveryError> {
+        Ok(ScsiChanger::new(
+            self.open(&info.path, PeripheralType::MEDIUM_CHANGER)?,
+        ))
+    }
+
+    fn open_drive(&mut self, info: &DeviceInfo) -> Result<Self::Drive, DiscoveryError> {
+        Ok(ScsiDrive::new(self.open(&info.path, PeripheralType::SEQUENTIAL)?))
     }
 }

@@ -133,7 +133,16 @@ impl<T: Transport> Transport for Counted<T> {
         let name = command_name(cdb.first().copied().unwrap_or(0xFF), self.device);
         let start = Instant::now();
         let result = self.inner.execute(cdb, data, timeout);
-        self.counter.add(name, start.elapsed());
+        let spent = start.elapsed();
+        self.counter.add(name, spent);
+        tracing::trace!(
+            device = self.inner.device(),
+            command = name,
+            cdb = ?cdb,
+            ?spent,
+            status = ?result.as_ref().map(|c| c.status),
+            "scsi command"
+        );
         result
     }
 
