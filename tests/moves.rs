@@ -25,7 +25,8 @@ impl Lib {
     }
 
     fn args<'a>(&'a self, head: &[&'a str]) -> Vec<&'a std::ffi::OsStr> {
-        let mut v: Vec<&'a std::ffi::OsStr> = head.iter().map(|s| std::ffi::OsStr::new(*s)).collect();
+        let mut v: Vec<&'a std::ffi::OsStr> =
+            head.iter().map(|s| std::ffi::OsStr::new(*s)).collect();
         v.extend([
             "--sim".as_ref(),
             self.layout.as_os_str(),
@@ -59,7 +60,11 @@ fn first_full_and_empty_slot(layout: &Path) -> ((u64, String), u64) {
     let x = Expected::read(layout);
     let (first, count) = x.ranges["storage"];
     let full = (first..first + count)
-        .find_map(|a| x.cartridges.get(&("slot".into(), a)).map(|b| (a, b.clone())))
+        .find_map(|a| {
+            x.cartridges
+                .get(&("slot".into(), a))
+                .map(|b| (a, b.clone()))
+        })
         .expect("a full slot");
     let empty = (first..first + count)
         .find(|a| !x.cartridges.contains_key(&("slot".into(), *a)))
@@ -82,18 +87,33 @@ fn slot_to_drive_and_back() {
 
     let run = lib.mv(&from, &to);
     run.expect_code(0);
-    assert_eq!(run.json(), json!({"moved": {"from": from, "to": to, "barcode": barcode}}));
+    assert_eq!(
+        run.json(),
+        json!({"moved": {"from": from, "to": to, "barcode": barcode}})
+    );
     let doc = lib.discover();
     assert_eq!(Lib::element(&doc, "slots", slot)["full"], false);
     let d = Lib::element(&doc, "drives", drive);
-    assert_eq!((d["full"].clone(), d["barcode"].clone()), (json!(true), json!(barcode)));
-    assert_eq!(d["source"], slot, "the changer remembers where it came from");
+    assert_eq!(
+        (d["full"].clone(), d["barcode"].clone()),
+        (json!(true), json!(barcode))
+    );
+    assert_eq!(
+        d["source"], slot,
+        "the changer remembers where it came from"
+    );
 
     let run = lib.mv(&to, &from);
     run.expect_code(0);
-    assert_eq!(run.json(), json!({"moved": {"from": to, "to": from, "barcode": barcode}}));
+    assert_eq!(
+        run.json(),
+        json!({"moved": {"from": to, "to": from, "barcode": barcode}})
+    );
     let doc = lib.discover();
-    assert_eq!(Lib::element(&doc, "slots", slot)["barcode"], barcode.as_str());
+    assert_eq!(
+        Lib::element(&doc, "slots", slot)["barcode"],
+        barcode.as_str()
+    );
     assert_eq!(Lib::element(&doc, "drives", drive)["full"], false);
 }
 
@@ -105,7 +125,10 @@ fn import_export_to_slot() {
     let to = format!("slot:{empty}");
     let run = lib.mv("ie:10", &to);
     run.expect_code(0);
-    assert_eq!(run.json(), json!({"moved": {"from": "ie:10", "to": to, "barcode": "IEX001L7"}}));
+    assert_eq!(
+        run.json(),
+        json!({"moved": {"from": "ie:10", "to": to, "barcode": "IEX001L7"}})
+    );
     let doc = lib.discover();
     assert_eq!(Lib::element(&doc, "import_export", 10)["full"], false);
     assert_eq!(Lib::element(&doc, "slots", empty)["barcode"], "IEX001L7");
@@ -118,7 +141,10 @@ fn human_output_names_the_cartridge() {
     let ((slot, barcode), empty) = first_full_and_empty_slot(&layout);
     let run = reel(&lib.args(&["move", &format!("slot:{slot}"), &format!("slot:{empty}")]));
     run.expect_code(0);
-    assert_eq!(run.stdout, format!("moved {barcode} from slot:{slot} to slot:{empty}\n"));
+    assert_eq!(
+        run.stdout,
+        format!("moved {barcode} from slot:{slot} to slot:{empty}\n")
+    );
 }
 
 #[test]
@@ -148,10 +174,13 @@ fn device_errors_are_decoded() {
             line,
             format!(
                 "error: DEVICE_ERROR (1): MOVE MEDIUM on sim:changer failed: ILLEGAL REQUEST, \
-                 ASC/ASCQ {asc:02X}/{ascq:02X}: {text}"
+                 ASC/ASCQ {asc:02x}/{ascq:02x}: {text}"
             )
         );
-        assert_eq!(doc["error"]["message"], line.trim_start_matches("error: DEVICE_ERROR (1): "));
+        assert_eq!(
+            doc["error"]["message"],
+            line.trim_start_matches("error: DEVICE_ERROR (1): ")
+        );
     }
 }
 
@@ -160,8 +189,16 @@ fn elements_outside_the_map_are_bad_usage() {
     let lib = Lib::new(sim_layout("default"));
     let cases = [
         ("slot:5", "slot:1000", "source slot:5 is not an element"),
-        ("slot:1000", "drive:7", "destination drive:7 is not an element"),
-        ("slot1000", "slot:1001", "is not an element: write TYPE:ADDRESS"),
+        (
+            "slot:1000",
+            "drive:7",
+            "destination drive:7 is not an element",
+        ),
+        (
+            "slot1000",
+            "slot:1001",
+            "is not an element: write TYPE:ADDRESS",
+        ),
         ("tray:1", "slot:1001", "unknown element type"),
     ];
     for (from, to, needle) in cases {
@@ -173,6 +210,8 @@ fn elements_outside_the_map_are_bad_usage() {
             doc["error"]["message"].as_str().unwrap().contains(needle),
             "{from} → {to}: {doc}"
         );
-        assert!(run.stderr.starts_with("error: ERROR_INVALID_PARAMETER (87): "));
+        assert!(run
+            .stderr
+            .starts_with("error: ERROR_INVALID_PARAMETER (87): "));
     }
 }

@@ -63,9 +63,18 @@ impl DeviceSource for Devices {
 
     fn open(&mut self, path: &str) -> Result<AnyTransport, DevicesError> {
         match self {
-            Devices::Sysfs(s) => s.open(path).map(AnyTransport::new).map_err(DevicesError::new),
-            Devices::Sim(s) => s.open(path).map(AnyTransport::new).map_err(DevicesError::new),
-            Devices::Socket(s) => s.open(path).map(AnyTransport::new).map_err(DevicesError::new),
+            Devices::Sysfs(s) => s
+                .open(path)
+                .map(AnyTransport::new)
+                .map_err(DevicesError::new),
+            Devices::Sim(s) => s
+                .open(path)
+                .map(AnyTransport::new)
+                .map_err(DevicesError::new),
+            Devices::Socket(s) => s
+                .open(path)
+                .map(AnyTransport::new)
+                .map_err(DevicesError::new),
         }
     }
 }
@@ -96,10 +105,7 @@ pub fn choose(choice: &DeviceChoice) -> Result<Chosen, Failure> {
     }
     if let Some(socket) = &choice.sim_socket {
         let source = SocketSource::connect(socket).map_err(|e| {
-            Failure::device(
-                format!("simulator socket {}: {e}", socket.display()),
-                None,
-            )
+            Failure::device(format!("simulator socket {}: {e}", socket.display()), None)
         })?;
         return Ok(Chosen {
             source: Devices::Socket(source),

@@ -33,7 +33,11 @@ pub fn run(args: MoveArgs, json: bool) -> Result<(), Failure> {
         let mut out = io::stdout().lock();
         match &moved.barcode {
             Some(b) => writeln!(out, "moved {b} from {} to {}", moved.from, moved.to)?,
-            None => writeln!(out, "moved the cartridge from {} to {}", moved.from, moved.to)?,
+            None => writeln!(
+                out,
+                "moved the cartridge from {} to {}",
+                moved.from, moved.to
+            )?,
         }
         Ok(())
     }

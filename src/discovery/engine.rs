@@ -16,8 +16,8 @@ use thiserror::Error;
 use super::location::ElementKind;
 use super::matching::{match_drives, Designator, DriveId, ElementId};
 use super::model::{
-    summarize_media_types, DeviceIdentity, DriveSlot, Element, ElementMap,
-    Exception, Inventory, Library, UnmatchedDrive,
+    summarize_media_types, DeviceIdentity, DriveSlot, Element, ElementMap, Exception, Inventory,
+    Library, UnmatchedDrive,
 };
 use crate::media::{self, DriveGeneration, Evidence, MediaType, Resolution};
 
@@ -194,7 +194,7 @@ pub trait DrivePort {
     ///
     /// # Errors
     /// The device's failure.
-    fn automation_ids(&mut self) -> Result<Option<(Option<u16>, Option<String>)>, DeviceFailure>;
+    fn automation_ids(&mut self) -> Result<Option<AutomationIds>, DeviceFailure>;
     /// REPORT DENSITY SUPPORT, medium-type form.
     ///
     /// # Errors
@@ -211,6 +211,9 @@ pub trait DrivePort {
     /// The device's failure.
     fn unload(&mut self) -> Result<(), DeviceFailure>;
 }
+
+/// VPD 0xB4 (the drive's element address) and VPD 0xB3 (its library's serial).
+pub type AutomationIds = (Option<u16>, Option<String>);
 
 /// Where discovery gets its devices and ports from.
 pub trait Backend {
@@ -364,7 +367,15 @@ pub fn discover_with<B: Backend>(
         }
     };
     let mut warnings = Vec::new();
-    let listed = backend.devices()?;
+    // With `--device` nodes, enumeration only helps to pair drives: do without it.
+    let listed = match backend.devices() {
+        Ok(l) => l,
+        Err(e) if opts.only.is_some() => {
+            warnings.push(format!("{e}; using only the nodes given"));
+            Vec::new()
+        }
+        Err(e) => return Err(e),
+    };
     let is_ours =
         |t: PeripheralType| t == PeripheralType::MEDIUM_CHANGER || t == PeripheralType::SEQUENTIAL;
 
@@ -389,7 +400,9 @@ pub fn discover_with<B: Backend>(
                         .peripheral_type
                         .name()
                         .map(str::to_owned)
-                        .unwrap_or_else(|| format!("device of type {:#04x}", info.peripheral_type.0));
+                        .unwrap_or_else(|| {
+                            format!("device of type {:#04x}", info.peripheral_type.0)
+                        });
                     return Err(DiscoveryError::NotLibraryDevice {
                         path: p.clone(),
                         kind,
@@ -424,7 +437,10 @@ pub fn discover_with<B: Backend>(
     // Drives whose serial enumeration did not give: ask them (INQUIRY + VPD 0x80).
     for d in &mut drives {
         if d.id.serial.is_none() {
-            match d.port(backend).and_then(|p| p.identify().map_err(Into::into)) {
+            match d
+                .port(backend)
+                .and_then(|p| p.identify().map_err(Into::into))
+            {
                 Ok(ident) => {
                     d.id.serial = ident.serial.clone();
                     d.identity = Some(ident);
@@ -469,7 +485,10 @@ pub fn discover_with<B: Backend>(
             .iter()
             .map(|e| ElementId {
                 address: e.address,
-                dvcid: e.dvcid.clone().filter(|d| !d.value.iter().all(|b| *b == b' ' || *b == 0)),
+                dvcid: e
+                    .dvcid
+                    .clone()
+                    .filter(|d| !d.value.iter().all(|b| *b == b' ' || *b == 0)),
             })
             .collect();
         let matching = pair(backend, &element_ids, &mut drives, &serial, &mut warnings);
@@ -747,7 +766,9 @@ mod tests {
         }
         fn status(&mut self, _map: &ElementMap) -> Result<RawStatus, DeviceFailure> {
             let of = |kind| {
-                self.1.borrow_mut().push(format!("changer read {}", ElementKind::name(kind)));
+                self.1
+                    .borrow_mut()
+                    .push(format!("changer read {}", ElementKind::name(kind)));
                 self.0
                     .elements
                     .iter()
@@ -767,7 +788,9 @@ mod tests {
             kind: ElementKind,
             address: u16,
         ) -> Result<Option<RawElement>, DeviceFailure> {
-            self.1.borrow_mut().push(format!("changer read {} {address}", kind.name()));
+            self.1
+                .borrow_mut()
+                .push(format!("changer read {} {address}", kind.name()));
             Ok(self
                 .0
                 .elements
@@ -776,7 +799,9 @@ mod tests {
                 .map(|(_, e)| e.clone()))
         }
         fn move_medium(&mut self, t: u16, s: u16, d: u16) -> Result<(), DeviceFailure> {
-            self.1.borrow_mut().push(format!("changer move {t} {s} {d}"));
+            self.1
+                .borrow_mut()
+                .push(format!("changer move {t} {s} {d}"));
             Ok(())
         }
     }
@@ -790,9 +815,7 @@ mod tests {
             self.2.borrow_mut().push(format!("{} vpd83", self.0));
             Ok(self.1.designators.clone())
         }
-        fn automation_ids(
-            &mut self,
-        ) -> Result<Option<(Option<u16>, Option<String>)>, DeviceFailure> {
+        fn automation_ids(&mut self) -> Result<Option<AutomationIds>, DeviceFailure> {
             self.2.borrow_mut().push(format!("{} vpdb4", self.0));
             Ok(self.1.automation.clone())
         }
@@ -849,7 +872,12 @@ mod tests {
         })
     }
 
-    fn el(address: u16, barcode: Option<&str>, medium_type: u8, dv: Option<Designator>) -> RawElement {
+    fn el(
+        address: u16,
+        barcode: Option<&str>,
+        medium_type: u8,
+        dv: Option<Designator>,
+    ) -> RawElement {
         RawElement {
             address,
             full: barcode.is_some(),
@@ -894,7 +922,12 @@ mod tests {
                 info("c", PeripheralType::MEDIUM_CHANGER, "LIB", Some("LIB1")),
                 info("d1", PeripheralType::SEQUENTIAL, "ULT3580-HH8", Some("S1")),
                 info("d2", PeripheralType::SEQUENTIAL, "ULT3580-HH8", Some("S2")),
-                info("d3", PeripheralType::SEQUENTIAL, "ULT3580-HH9", Some("LONE")),
+                info(
+                    "d3",
+                    PeripheralType::SEQUENTIAL,
+                    "ULT3580-HH9",
+                    Some("LONE"),
+                ),
             ],
             changer: library(
                 vec![
@@ -904,8 +937,24 @@ mod tests {
                 vec![el(1000, Some("ABC002L8"), 1, None), el(1001, None, 0, None)],
             ),
             drives: [
-                ("d1", FakeDrive { compat: Some(lto8()), mam: Some(Mam { density_code: Some(0x5E), ..Mam::default() }), ..FakeDrive::default() }),
-                ("d2", FakeDrive { compat: Some(lto8()), ..FakeDrive::default() }),
+                (
+                    "d1",
+                    FakeDrive {
+                        compat: Some(lto8()),
+                        mam: Some(Mam {
+                            density_code: Some(0x5E),
+                            ..Mam::default()
+                        }),
+                        ..FakeDrive::default()
+                    },
+                ),
+                (
+                    "d2",
+                    FakeDrive {
+                        compat: Some(lto8()),
+                        ..FakeDrive::default()
+                    },
+                ),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v))
@@ -925,11 +974,26 @@ mod tests {
             ]
         );
         let lib = &inv.libraries[0];
-        let paths: Vec<_> = lib.drives.iter().map(|d| d.device.as_ref().unwrap().path.as_str()).collect();
+        let paths: Vec<_> = lib
+            .drives
+            .iter()
+            .map(|d| d.device.as_ref().unwrap().path.as_str())
+            .collect();
         assert_eq!(paths, ["d2", "d1"]);
         assert_eq!(lib.drives[1].element.media_type, Some(MediaType::Lto8));
-        assert_eq!(lib.media_types.iter().map(|m| (m.name, m.cartridges)).collect::<Vec<_>>(),
-            [(MediaType::Lto7, 0), (MediaType::Lto8, 2), (MediaType::LtoM8, 0), (MediaType::Lto7Worm, 0), (MediaType::Lto8Worm, 0)]);
+        assert_eq!(
+            lib.media_types
+                .iter()
+                .map(|m| (m.name, m.cartridges))
+                .collect::<Vec<_>>(),
+            [
+                (MediaType::Lto7, 0),
+                (MediaType::Lto8, 2),
+                (MediaType::LtoM8, 0),
+                (MediaType::Lto7Worm, 0),
+                (MediaType::Lto8Worm, 0)
+            ]
+        );
         assert_eq!(inv.unmatched_drives.len(), 1);
         assert_eq!(inv.unmatched_drives[0].path, "d3");
         assert!(inv.warnings.is_empty(), "{:?}", inv.warnings);
@@ -945,7 +1009,10 @@ mod tests {
             ],
             changer: library(
                 vec![el(500, None, 0, None), el(501, None, 0, None)],
-                vec![el(1000, Some("CLN001L8"), 2, None), el(1001, Some("ABC001L8"), 2, None)],
+                vec![
+                    el(1000, Some("CLN001L8"), 2, None),
+                    el(1001, Some("ABC001L8"), 2, None),
+                ],
             ),
             drives: [(
                 "d1".to_owned(),
@@ -962,7 +1029,10 @@ mod tests {
         let lib = &inv.libraries[0];
         assert!(lib.drives[0].device.is_none());
         assert_eq!(lib.drives[1].device.as_ref().unwrap().path, "d1");
-        assert_eq!(lib.drives[1].reads, DriveGeneration::new(7).unwrap().reads());
+        assert_eq!(
+            lib.drives[1].reads,
+            DriveGeneration::new(7).unwrap().reads()
+        );
         // The cleaning tag agrees with the element bits; the data tag does not.
         assert_eq!(lib.slots[0].media_type, Some(MediaType::LtoCleaning));
         assert_eq!(lib.slots[1].media_type, None);
@@ -972,7 +1042,11 @@ mod tests {
             assert!(w.contains(needle), "{needle} in {w}");
         }
         assert_eq!(
-            log.borrow().iter().filter(|l| l.starts_with("d1")).cloned().collect::<Vec<_>>(),
+            log.borrow()
+                .iter()
+                .filter(|l| l.starts_with("d1"))
+                .cloned()
+                .collect::<Vec<_>>(),
             ["d1 vpdb4", "d1 rds"]
         );
     }

@@ -71,7 +71,10 @@ impl Matching {
 fn trim(bytes: &[u8]) -> &[u8] {
     let is_pad = |b: &u8| *b == b' ' || *b == 0;
     let start = bytes.iter().position(|b| !is_pad(b)).unwrap_or(bytes.len());
-    let end = bytes.iter().rposition(|b| !is_pad(b)).map_or(start, |e| e + 1);
+    let end = bytes
+        .iter()
+        .rposition(|b| !is_pad(b))
+        .map_or(start, |e| e + 1);
     &bytes[start..end]
 }
 
@@ -105,11 +108,12 @@ fn by_designator(d: &Designator, drive: &DriveId) -> bool {
 
 fn by_address(address: u16, changer_serial: &str, drive: &DriveId) -> bool {
     drive.element_address == Some(address)
-        && drive
-            .library_serial
-            .as_deref()
-            .map_or(true, |s| trim(s.as_bytes()) == trim(changer_serial.as_bytes()))
+        && drive.library_serial.as_deref().map_or(true, |s| {
+            trim(s.as_bytes()) == trim(changer_serial.as_bytes())
+        })
 }
+
+type Rule<'a> = (MatchedBy, &'a dyn Fn(&ElementId, &DriveId) -> bool);
 
 /// Pairs `drives` with `elements` one to one, using the evidence each [`DriveId`] holds.
 ///
@@ -121,7 +125,7 @@ pub fn match_drives(elements: &[ElementId], drives: &[DriveId], changer_serial: 
         ambiguities: Vec::new(),
     };
     let mut taken = vec![false; drives.len()];
-    let rules: [(MatchedBy, &dyn Fn(&ElementId, &DriveId) -> bool); 3] = [
+    let rules: [Rule<'_>; 3] = [
         (MatchedBy::Serial, &|e, d| {
             e.dvcid.as_ref().is_some_and(|x| by_serial(x, d))
         }),
@@ -293,7 +297,12 @@ mod tests {
         for (name, elements, drives, expected, ambiguities) in cases {
             let m = match_drives(&elements, &drives, "LIB1");
             assert_eq!(m.elements, expected, "{name}");
-            assert_eq!(m.ambiguities.len(), ambiguities, "{name}: {:?}", m.ambiguities);
+            assert_eq!(
+                m.ambiguities.len(),
+                ambiguities,
+                "{name}: {:?}",
+                m.ambiguities
+            );
         }
     }
 }

@@ -45,8 +45,7 @@ use reel_hw::DeviceSource;
 pub fn discover<S: DeviceSource>(
     source: &mut S,
     opts: &DiscoverOptions,
-) -> Result<Inventory, DiscoveryError>
-{
+) -> Result<Inventory, DiscoveryError> {
     let counter = Counter::new();
     let mut backend = source::SourceBackend::new(source, counter.clone());
     let mut inv = engine::discover_with(&mut backend, opts)?;
@@ -61,8 +60,7 @@ pub fn discover<S: DeviceSource>(
 pub fn move_cartridge<S: DeviceSource>(
     source: &mut S,
     req: &MoveRequest,
-) -> Result<Moved, MoveError>
-{
+) -> Result<Moved, MoveError> {
     let mut backend = source::SourceBackend::new(source, Counter::new());
     moves::move_with(&mut backend, req)
 }

@@ -182,7 +182,10 @@ pub fn summarize_media_types(
     drives: &[DriveSlot],
     cartridges: impl IntoIterator<Item = MediaType>,
 ) -> Vec<MediaTypeCount> {
-    let mut readable: Vec<MediaType> = drives.iter().flat_map(|d| d.reads.iter().copied()).collect();
+    let mut readable: Vec<MediaType> = drives
+        .iter()
+        .flat_map(|d| d.reads.iter().copied())
+        .collect();
     readable.sort();
     readable.dedup();
     let mut counts = vec![0u32; readable.len()];

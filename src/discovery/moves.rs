@@ -138,7 +138,12 @@ fn pick_changer<B: Backend>(
 /// [`MoveError::Discovery`] with the device's decoded sense when a command fails (3B/0E source
 /// empty, 3B/0D destination full, ...).
 pub fn move_with<B: Backend>(backend: &mut B, req: &MoveRequest) -> Result<Moved, MoveError> {
-    let devices = backend.devices()?;
+    let devices = match backend.devices() {
+        Ok(d) => d,
+        // With `--device` nodes, enumeration only helps to find the drive to unload.
+        Err(_) if req.only.is_some() => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
     let (info, port) = pick_changer(
         backend,
         &devices,
@@ -170,7 +175,10 @@ pub fn move_with<B: Backend>(backend: &mut B, req: &MoveRequest) -> Result<Moved
     let mut warnings = Vec::new();
     let source = port.read_element(req.from.kind, req.from.address)?;
     let barcode = source.as_ref().and_then(|e| e.barcode.clone());
-    if let Some(src) = source.as_ref().filter(|e| e.full && req.from.kind == ElementKind::Drive) {
+    if let Some(src) = source
+        .as_ref()
+        .filter(|e| e.full && req.from.kind == ElementKind::Drive)
+    {
         let drives: Vec<&DeviceInfo> = devices
             .iter()
             .filter(|d| d.peripheral_type == PeripheralType::SEQUENTIAL)
@@ -193,7 +201,10 @@ pub fn move_with<B: Backend>(backend: &mut B, req: &MoveRequest) -> Result<Moved
                 if let Err(e) = drive.unload() {
                     // NOT READY, medium not present: nothing loaded to unload; the changer
                     // can take the cartridge.
-                    let no_medium = e.sense.as_ref().is_some_and(|s| s.key.0 == 2 && s.asc == 0x3A);
+                    let no_medium = e
+                        .sense
+                        .as_ref()
+                        .is_some_and(|s| s.key.0 == 2 && s.asc == 0x3A);
                     if !no_medium {
                         return Err(e.into());
                     }

@@ -137,7 +137,14 @@ fn write_library(w: &mut dyn Write, lib: &Library) -> io::Result<()> {
     writeln!(w)?;
     writeln!(w, "Drives")?;
     let mut t = Table::new(&[
-        "ADDRESS", "DEVICE", "VENDOR", "PRODUCT", "REVISION", "SERIAL", "CARTRIDGE", "NOTES",
+        "ADDRESS",
+        "DEVICE",
+        "VENDOR",
+        "PRODUCT",
+        "REVISION",
+        "SERIAL",
+        "CARTRIDGE",
+        "NOTES",
     ]);
     for d in &lib.drives {
         let (path, vendor, product, revision, serial) = match &d.device {
@@ -270,20 +277,36 @@ mod tests {
         t.row(vec!["12345".into(), "x".into()]);
         let mut out = Vec::new();
         t.write(&mut out, 1).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), " A      LONGER\n 12345  x\n");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            " A      LONGER\n 12345  x\n"
+        );
     }
 
     #[test]
     fn empty_runs_fold_into_ranges() {
-        let cases: &[(&[(u16, Option<&str>)], &[&str])] = &[
+        type Case<'a> = (&'a [(u16, Option<&'a str>)], &'a [&'a str]);
+        let cases: &[Case<'_>] = &[
             (
-                &[(1000, Some("A")), (1001, None), (1002, None), (1003, None), (1004, Some("B"))],
+                &[
+                    (1000, Some("A")),
+                    (1001, None),
+                    (1002, None),
+                    (1003, None),
+                    (1004, Some("B")),
+                ],
                 &["1000 A", "1001-1003 empty (3)", "1004 B"],
             ),
             // A single empty slot stays a line of its own.
-            (&[(1000, None), (1001, Some("A"))], &["1000 empty", "1001 A"]),
+            (
+                &[(1000, None), (1001, Some("A"))],
+                &["1000 empty", "1001 A"],
+            ),
             // A gap in addresses breaks a run.
-            (&[(1, None), (2, None), (5, None), (6, None)], &["1-2 empty (2)", "5-6 empty (2)"]),
+            (
+                &[(1, None), (2, None), (5, None), (6, None)],
+                &["1-2 empty (2)", "5-6 empty (2)"],
+            ),
         ];
         for (elements, expected) in cases {
             let elements: Vec<Element> = elements.iter().map(|(a, b)| slot(*a, *b)).collect();

@@ -6,21 +6,21 @@ use std::time::Duration;
 use reel_hw::{DeviceInfo, DeviceSource, PeripheralType, Transport};
 
 use super::engine::{
-    Backend, ChangerPort, Compatibility, DeviceFailure, DiscoveryError, DrivePort, Mam, RawElement,
-    RawStatus,
+    AutomationIds, Backend, ChangerPort, Compatibility, DeviceFailure, DiscoveryError, DrivePort,
+    Mam, RawElement, RawStatus,
 };
 use super::location::ElementKind;
 use super::matching::Designator;
 use super::model::{DeviceIdentity, ElementMap, ElementRange};
-use crate::changer::{Changer, ReadOptions};
 use super::stats::{Counted, Counter};
+use crate::changer::{Changer, ReadOptions};
 use crate::media::{Format, MediaType, MediumClass};
 use crate::scsi::exec::{DeviceError, Executor, RetryPolicy};
 use crate::scsi::inquiry;
 use crate::scsi::load_unload::{self, LoadUnload};
 use crate::scsi::mode_sense as ms;
-use crate::scsi::read_element_status as res;
 use crate::scsi::read_attribute::{self, AttributeId, ReadAttribute};
+use crate::scsi::read_element_status as res;
 use crate::scsi::report_density_support::{self as rds, ReportDensitySupport};
 use crate::scsi::ParseError;
 
@@ -66,7 +66,13 @@ fn vpd<T: Transport>(
     page: u8,
 ) -> Result<Option<Vec<u8>>, DeviceFailure> {
     let cdb = inquiry::vpd_cdb(page, inquiry::VPD_LEN);
-    let bytes = match read_in(exec, t, &cdb, usize::from(inquiry::VPD_LEN), inquiry::TIMEOUT) {
+    let bytes = match read_in(
+        exec,
+        t,
+        &cdb,
+        usize::from(inquiry::VPD_LEN),
+        inquiry::TIMEOUT,
+    ) {
         Ok(b) => b,
         Err(e) if unsupported(&e) => return Ok(None),
         Err(e) => return Err(e),
@@ -85,13 +91,18 @@ fn identify<T: Transport>(
     t: &mut T,
 ) -> Result<(PeripheralType, DeviceIdentity), DeviceFailure> {
     let cdb = inquiry::standard_cdb(inquiry::STANDARD_LEN);
-    let bytes = read_in(exec, t, &cdb, usize::from(inquiry::STANDARD_LEN), inquiry::TIMEOUT)?;
+    let bytes = read_in(
+        exec,
+        t,
+        &cdb,
+        usize::from(inquiry::STANDARD_LEN),
+        inquiry::TIMEOUT,
+    )?;
     let std = inquiry::parse_standard(&bytes).map_err(|e| malformed(t.device(), &cdb, e))?;
     let serial = match vpd(exec, t, inquiry::page::UNIT_SERIAL_NUMBER)? {
         Some(b) => {
-            let s = inquiry::parse_unit_serial(&b).map_err(|e| {
-                malformed(t.device(), &inquiry::vpd_cdb(0x80, inquiry::VPD_LEN), e)
-            })?;
+            let s = inquiry::parse_unit_serial(&b)
+                .map_err(|e| malformed(t.device(), &inquiry::vpd_cdb(0x80, inquiry::VPD_LEN), e))?;
             (!s.is_empty()).then_some(s)
         }
         None => None,
@@ -186,7 +197,7 @@ impl<T: Transport> DrivePort for ScsiDrive<T> {
         ))
     }
 
-    fn automation_ids(&mut self) -> Result<Option<(Option<u16>, Option<String>)>, DeviceFailure> {
+    fn automation_ids(&mut self) -> Result<Option<AutomationIds>, DeviceFailure> {
         let page = inquiry::page::DATA_TRANSFER_DEVICE_ELEMENT_ADDRESS;
         let Some(bytes) = vpd(&mut self.exec, &mut self.t, page)? else {
             return Ok(None);
@@ -210,15 +221,19 @@ impl<T: Transport> DrivePort for ScsiDrive<T> {
         };
         let report = rds::parse_medium_types(&bytes)
             .map_err(|e| malformed(self.t.device(), &form.cdb(), e))?;
-        let mut reads: Vec<MediaType> = report.descriptors.iter().flat_map(descriptor_types).collect();
+        let mut reads: Vec<MediaType> = report
+            .descriptors
+            .iter()
+            .flat_map(descriptor_types)
+            .collect();
         reads.sort();
         reads.dedup();
         let form = ReportDensitySupport::densities();
         let Some(bytes) = self.rds(form)? else {
             return Ok(None);
         };
-        let densities = rds::parse_densities(&bytes)
-            .map_err(|e| malformed(self.t.device(), &form.cdb(), e))?;
+        let densities =
+            rds::parse_densities(&bytes).map_err(|e| malformed(self.t.device(), &form.cdb(), e))?;
         let writable: Vec<u8> = densities
             .descriptors
             .iter()
@@ -228,7 +243,10 @@ impl<T: Transport> DrivePort for ScsiDrive<T> {
         let writes = reads
             .iter()
             .copied()
-            .filter(|t| t.format().is_some_and(|f| writable.contains(&f.density_code())))
+            .filter(|t| {
+                t.format()
+                    .is_some_and(|f| writable.contains(&f.density_code()))
+            })
             .collect();
         Ok(Some(Compatibility { reads, writes }))
     }
@@ -278,7 +296,11 @@ impl<'a, S: DeviceSource> SourceBackend<'a, S> {
         SourceBackend { source, counter }
     }
 
-    fn open(&mut self, path: &str, kind: PeripheralType) -> Result<Counted<S::Transport>, DiscoveryError> {
+    fn open(
+        &mut self,
+        path: &str,
+        kind: PeripheralType,
+    ) -> Result<Counted<S::Transport>, DiscoveryError> {
         let t = self.source.open(path).map_err(|e| DiscoveryError::Open {
             path: path.to_owned(),
             reason: e.to_string(),
@@ -385,9 +407,18 @@ impl<T: Transport> ChangerPort for ScsiChanger<T> {
         let r = ms::ElementRange::new(address, 1);
         let ty = element_type(kind);
         let mut attempts = vec![
-            ReadOptions { voltag: true, dvcid },
-            ReadOptions { voltag: true, dvcid: false },
-            ReadOptions { voltag: false, dvcid },
+            ReadOptions {
+                voltag: true,
+                dvcid,
+            },
+            ReadOptions {
+                voltag: true,
+                dvcid: false,
+            },
+            ReadOptions {
+                voltag: false,
+                dvcid,
+            },
             ReadOptions::default(),
         ];
         attempts.dedup();
@@ -398,7 +429,9 @@ impl<T: Transport> ChangerPort for ScsiChanger<T> {
                     return Ok(v.iter().find(|d| d.address == address).map(raw_element));
                 }
                 // 05/24/00: this changer refuses VOLTAG or DVCID (here); ask with less.
-                Err(e) if e.is_sense(reel_hw::sense::SenseKey::ILLEGAL_REQUEST, 0x24, 0x00) => last = Some(e),
+                Err(e) if e.is_sense(reel_hw::sense::SenseKey::ILLEGAL_REQUEST, 0x24, 0x00) => {
+                    last = Some(e)
+                }
                 Err(e) => return Err(e.into()),
             }
         }
@@ -416,7 +449,9 @@ impl<T: Transport> ChangerPort for ScsiChanger<T> {
         source: u16,
         destination: u16,
     ) -> Result<(), DeviceFailure> {
-        Ok(self.changer.move_medium(transport, source, destination, false)?)
+        Ok(self
+            .changer
+            .move_medium(transport, source, destination, false)?)
     }
 }
 
@@ -452,6 +487,8 @@ impl<S: DeviceSource> Backend for SourceBackend<'_, S> {
     }
 
     fn open_drive(&mut self, info: &DeviceInfo) -> Result<Self::Drive, DiscoveryError> {
-        Ok(ScsiDrive::new(self.open(&info.path, PeripheralType::SEQUENTIAL)?))
+        Ok(ScsiDrive::new(
+            self.open(&info.path, PeripheralType::SEQUENTIAL)?,
+        ))
     }
 }
