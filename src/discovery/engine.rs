@@ -719,37 +719,37 @@ fn pair<B: Backend>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::discovery::model::ElementRange;
     use std::cell::RefCell;
     use std::rc::Rc;
 
-    type Log = Rc<RefCell<Vec<String>>>;
+    pub(crate) type Log = Rc<RefCell<Vec<String>>>;
 
     #[derive(Clone, Default)]
-    struct FakeDrive {
-        info: Option<DeviceInfo>,
-        designators: Option<Vec<Designator>>,
-        automation: Option<(Option<u16>, Option<String>)>,
-        compat: Option<Compatibility>,
-        mam: Option<Mam>,
+    pub(crate) struct FakeDrive {
+        pub(crate) info: Option<DeviceInfo>,
+        pub(crate) designators: Option<Vec<Designator>>,
+        pub(crate) automation: Option<(Option<u16>, Option<String>)>,
+        pub(crate) compat: Option<Compatibility>,
+        pub(crate) mam: Option<Mam>,
     }
 
-    struct FakeChanger {
-        map: ElementMap,
-        elements: Vec<(ElementKind, RawElement)>,
+    pub(crate) struct FakeChanger {
+        pub(crate) map: ElementMap,
+        pub(crate) elements: Vec<(ElementKind, RawElement)>,
     }
 
-    struct Fake {
-        devices: Vec<DeviceInfo>,
-        changer: Rc<FakeChanger>,
-        drives: HashMap<String, FakeDrive>,
-        log: Log,
+    pub(crate) struct Fake {
+        pub(crate) devices: Vec<DeviceInfo>,
+        pub(crate) changer: Rc<FakeChanger>,
+        pub(crate) drives: HashMap<String, FakeDrive>,
+        pub(crate) log: Log,
     }
 
-    struct CPort(Rc<FakeChanger>, Log);
-    struct DPort(String, FakeDrive, Log);
+    pub(crate) struct CPort(pub(crate) Rc<FakeChanger>, pub(crate) Log);
+    pub(crate) struct DPort(pub(crate) String, pub(crate) FakeDrive, pub(crate) Log);
 
     impl ChangerPort for CPort {
         fn identify(&mut self) -> Result<DeviceIdentity, DeviceFailure> {
@@ -854,7 +854,12 @@ mod tests {
         }
     }
 
-    fn info(path: &str, t: PeripheralType, product: &str, serial: Option<&str>) -> DeviceInfo {
+    pub(crate) fn info(
+        path: &str,
+        t: PeripheralType,
+        product: &str,
+        serial: Option<&str>,
+    ) -> DeviceInfo {
         DeviceInfo {
             path: path.into(),
             peripheral_type: t,
@@ -865,14 +870,14 @@ mod tests {
         }
     }
 
-    fn dvcid(s: &str) -> Option<Designator> {
+    pub(crate) fn dvcid(s: &str) -> Option<Designator> {
         Some(Designator {
             designator_type: 0,
             value: s.as_bytes().to_vec(),
         })
     }
 
-    fn el(
+    pub(crate) fn el(
         address: u16,
         barcode: Option<&str>,
         medium_type: u8,
@@ -888,7 +893,7 @@ mod tests {
         }
     }
 
-    fn library(dts: Vec<RawElement>, slots: Vec<RawElement>) -> Rc<FakeChanger> {
+    pub(crate) fn library(dts: Vec<RawElement>, slots: Vec<RawElement>) -> Rc<FakeChanger> {
         let range = |first, count| ElementRange { first, count };
         let mut elements = vec![(ElementKind::Transport, el(1, None, 0, None))];
         let n = slots.len() as u16;
@@ -906,7 +911,7 @@ mod tests {
         })
     }
 
-    fn lto8() -> Compatibility {
+    pub(crate) fn lto8() -> Compatibility {
         let g = DriveGeneration::new(8).unwrap();
         Compatibility {
             reads: g.reads(),
