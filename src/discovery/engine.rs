@@ -466,7 +466,7 @@ pub fn discover_with<B: Backend>(
                 info.path
             ));
             let start = std::time::Instant::now();
-            port.initialize()?;
+            initialize_with_progress(&mut port, &info.path, opts.progress.clone())?;
             progress(&format!(
                 "{}: element status initialized in {:.1} s",
                 info.path,
@@ -627,6 +627,35 @@ pub fn discover_with<B: Backend>(
         unmatched_drives,
         warnings,
         stats: None,
+    })
+}
+
+/// INITIALIZE ELEMENT STATUS, with a line every few seconds while the changer scans (a big
+/// library takes minutes).
+fn initialize_with_progress<C: ChangerPort>(
+    port: &mut C,
+    path: &str,
+    progress: Option<Reporter>,
+) -> Result<(), DeviceFailure> {
+    use std::sync::mpsc::{channel, RecvTimeoutError};
+    let (done, wait) = channel::<()>();
+    std::thread::scope(|s| {
+        if let Some(p) = progress {
+            s.spawn(move || {
+                let start = std::time::Instant::now();
+                while let Err(RecvTimeoutError::Timeout) =
+                    wait.recv_timeout(std::time::Duration::from_secs(5))
+                {
+                    p(&format!(
+                        "{path}: still initializing element status ({} s)",
+                        start.elapsed().as_secs()
+                    ));
+                }
+            });
+        }
+        let r = port.initialize();
+        drop(done);
+        r
     })
 }
 
