@@ -719,6 +719,25 @@ mod tests {
             "MOVE MEDIUM on /dev/sg3 failed: ILLEGAL REQUEST, ASC/ASCQ 3b/0e: Medium source element empty"
         );
 
+        // Descriptor-format and deferred sense decode the same way.
+        use reel_hw::sense::SenseFormat;
+        let descriptor =
+            Sense::new(SenseKey::ILLEGAL_REQUEST, 0x21, 0x01).in_format(SenseFormat::Descriptor);
+        let deferred = Sense::new(SenseKey::HARDWARE_ERROR, 0x40, 0x80).deferred();
+        let mut t = ScriptedTransport::new([
+            Expect::check_sense(mv, &descriptor),
+            Expect::check_sense(mv, &deferred),
+        ]);
+        let e = ex.no_data(&mut t, &mv, T).unwrap_err();
+        assert!(e.is_sense(SenseKey::ILLEGAL_REQUEST, 0x21, 0x01), "{e:?}");
+        let e = ex.no_data(&mut t, &mv, T).unwrap_err();
+        assert_eq!(
+            e.sense().map(|s| (s.deferred, s.key)),
+            Some((true, SenseKey::HARDWARE_ERROR))
+        );
+        assert!(e.is_sense_key(4u8));
+        t.done();
+
         // Other status, transport error, undecodable sense, NOT READY other than 04/01.
         let mut t = ScriptedTransport::new([
             Expect::status(TUR, ScsiStatus::RESERVATION_CONFLICT),
