@@ -52,6 +52,12 @@ pub struct ChangerConfig {
     /// Set CURDATA in READ ELEMENT STATUS (report what the changer knows without moving;
     /// default off, as some SMC-2 changers reject the bit).
     pub curdata: bool,
+    /// Timeout of changer commands: MODE SENSE, READ ELEMENT STATUS, MOVE MEDIUM, ... (default
+    /// 5 minutes, scsi-reference §8). INQUIRY and TEST UNIT READY keep their 30 seconds.
+    pub command_timeout: Duration,
+    /// Timeout of INITIALIZE ELEMENT STATUS (default 30 minutes; large libraries may need
+    /// more).
+    pub initialize_timeout: Duration,
 }
 
 impl Default for ChangerConfig {
@@ -60,6 +66,8 @@ impl Default for ChangerConfig {
             max_allocation_length: 0xFFFF,
             retry: RetryPolicy::default(),
             curdata: false,
+            command_timeout: move_medium::TIMEOUT,
+            initialize_timeout: initialize_element_status::TIMEOUT,
         }
     }
 }
@@ -301,7 +309,11 @@ impl<T: Transport> Changer<T> {
                 Form::Six => mode_sense::cdb6(page, true, MODE_SENSE_LEN).to_vec(),
                 Form::Ten => mode_sense::cdb10(page, true, u16::from(MODE_SENSE_LEN)).to_vec(),
             };
-            match self.read_into(&cdb, usize::from(MODE_SENSE_LEN), mode_sense::TIMEOUT) {
+            match self.read_into(
+                &cdb,
+                usize::from(MODE_SENSE_LEN),
+                self.config.command_timeout,
+            ) {
                 Ok(bytes) => {
                     self.quirks.mode_sense_10 = Some(form == Form::Ten);
                     return Ok((bytes, form, cdb));
@@ -390,7 +402,7 @@ impl<T: Transport> Changer<T> {
                 allocation_length: alloc,
             };
             let cdb = request.cdb();
-            let bytes = self.read_into(&cdb, alloc as usize, res::TIMEOUT)?;
+            let bytes = self.read_into(&cdb, alloc as usize, self.config.command_timeout)?;
             let status = res::parse(&bytes).map_err(|e| self.malformed(&cdb, e))?;
             if let Some(page) = status.pages.first() {
                 let dl = u32::from(page.descriptor_length).max(1);
@@ -571,7 +583,7 @@ impl<T: Transport> Changer<T> {
         invert: bool,
     ) -> Result<(), Error<T::Error>> {
         let cdb = move_medium::cdb(transport, source, destination, invert);
-        self.no_data(&cdb, move_medium::TIMEOUT)
+        self.no_data(&cdb, self.config.command_timeout)
     }
 
     /// EXCHANGE MEDIUM: moves the cartridge at `source` to `first_destination` and the one
@@ -596,7 +608,7 @@ impl<T: Transport> Changer<T> {
             invert_first,
             invert_second,
         );
-        self.no_data(&cdb, exchange_medium::TIMEOUT)
+        self.no_data(&cdb, self.config.command_timeout)
     }
 
     /// POSITION TO ELEMENT: moves `transport` in front of `destination`.
@@ -610,7 +622,7 @@ impl<T: Transport> Changer<T> {
         invert: bool,
     ) -> Result<(), Error<T::Error>> {
         let cdb = position_to_element::cdb(transport, destination, invert);
-        self.no_data(&cdb, position_to_element::TIMEOUT)
+        self.no_data(&cdb, self.config.command_timeout)
     }
 
     /// INITIALIZE ELEMENT STATUS: re-scans every element (may take many minutes).
@@ -621,7 +633,7 @@ impl<T: Transport> Changer<T> {
     pub fn initialize_element_status(&mut self) -> Result<(), Error<T::Error>> {
         self.no_data(
             &initialize_element_status::cdb(),
-            initialize_element_status::TIMEOUT,
+            self.config.initialize_timeout,
         )
     }
 
@@ -637,7 +649,7 @@ impl<T: Transport> Changer<T> {
     ) -> Result<(), Error<T::Error>> {
         self.no_data(
             &initialize_element_status::range_cdb(first, count, false),
-            initialize_element_status::TIMEOUT,
+            self.config.initialize_timeout,
         )
     }
 
@@ -647,7 +659,7 @@ impl<T: Transport> Changer<T> {
     /// # Errors
     /// [`DeviceError::Check`]; any error of the policy.
     pub fn prevent_allow(&mut self, prevent: bool) -> Result<(), Error<T::Error>> {
-        self.no_data(&prevent_allow::cdb(prevent), prevent_allow::TIMEOUT)
+        self.no_data(&prevent_allow::cdb(prevent), self.config.command_timeout)
     }
 
     /// OPEN IMPORT/EXPORT ELEMENT (SMC-3): opens the mail slot at `element`.
@@ -657,7 +669,7 @@ impl<T: Transport> Changer<T> {
     /// policy.
     pub fn open_import_export(&mut self, element: u16) -> Result<(), Error<T::Error>> {
         let cdb = open_close_import_export::cdb(element, open_close_import_export::Action::Open);
-        self.no_data(&cdb, open_close_import_export::TIMEOUT)
+        self.no_data(&cdb, self.config.command_timeout)
     }
 
     /// CLOSE IMPORT/EXPORT ELEMENT (SMC-3): closes the mail slot at `element`.
@@ -666,6 +678,6 @@ impl<T: Transport> Changer<T> {
     /// As [`Changer::open_import_export`].
     pub fn close_import_export(&mut self, element: u16) -> Result<(), Error<T::Error>> {
         let cdb = open_close_import_export::cdb(element, open_close_import_export::Action::Close);
-        self.no_data(&cdb, open_close_import_export::TIMEOUT)
+        self.no_data(&cdb, self.config.command_timeout)
     }
 }

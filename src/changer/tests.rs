@@ -671,3 +671,32 @@ proptest::proptest! {
 fn addresses_of(ds: &[ElementDescriptor]) -> Vec<u16> {
     addresses(ds)
 }
+
+#[test]
+fn timeouts_follow_the_configuration() {
+    let cfg = ChangerConfig {
+        command_timeout: Duration::from_secs(420),
+        initialize_timeout: Duration::from_secs(7200),
+        ..ChangerConfig::default()
+    };
+    let default = ChangerConfig::default();
+    assert_eq!(default.command_timeout, Duration::from_secs(300));
+    assert_eq!(default.initialize_timeout, Duration::from_secs(1800));
+    let t = ScriptedTransport::new([
+        Expect::good(move_medium::cdb(0, 1, 2, false)).with_timeout(Duration::from_secs(420)),
+        Expect::good(initialize_element_status::cdb()).with_timeout(Duration::from_secs(7200)),
+        Expect::good(test_unit_ready::cdb()).with_timeout(test_unit_ready::TIMEOUT),
+        Expect::data(
+            res(ST, 0x1000, 1, false, false, 0xFFFF),
+            report(0x1000, 1, &[page(ST, false, false, 16, &slots(0x1000, 1))]),
+        )
+        .with_timeout(Duration::from_secs(420)),
+    ]);
+    let mut c = Changer::with_config(t, cfg);
+    c.move_medium(0, 1, 2, false).unwrap();
+    c.initialize_element_status().unwrap();
+    c.test_unit_ready().unwrap();
+    c.read_elements(ST, ElementRange::new(0x1000, 1), &ReadOptions::default())
+        .unwrap();
+    c.into_inner().done();
+}
