@@ -74,7 +74,7 @@ fn incompatible_and_cleaning_media() {
     let lib = SimLibrary::new(layout("mixed.toml"));
     let (mut c, mut lto7, mut lto9) = setup(&lib);
     // (barcode's slot, drive address, TUR sense)
-    let cases: &[(u16, u16, Option<(u8, u8, u8)>)] = &[
+    let cases: &[(u16, u16, Sense3)] = &[
         (1000, 500, None),                  // L6 in LTO-7
         (1018, 500, Some((2, 0x30, 0x00))), // L9 in LTO-7: incompatible
         (1012, 501, None),                  // L8 in LTO-9
@@ -236,7 +236,10 @@ fn attrs(r: &[u8]) -> Vec<(u16, u8, Vec<u8>)> {
     v
 }
 
-fn write_attr(d: &mut SimTransport, list: &[(u16, u8, &[u8])]) -> reel_hw::Completion {
+/// An attribute to write: id, format, value.
+type AttrIn<'a> = (u16, u8, &'a [u8]);
+
+fn write_attr(d: &mut SimTransport, list: &[AttrIn]) -> reel_hw::Completion {
     let mut p = vec![0u8; 4];
     for (id, f, v) in list {
         p.extend(id.to_be_bytes());
@@ -282,7 +285,7 @@ fn mam_travels_with_the_cartridge() {
     let guid = [0x11u8; 36];
     assert!(write_attr(&mut d0, &[(0x0808, 2, b"Backup Pool"), (0x0821, 0, &guid)]).is_good());
     // Errors: read only, wrong format, too long — nothing written.
-    let cases: &[(&[(u16, u8, &[u8])], u16)] = &[
+    let cases: &[(&[AttrIn], u16)] = &[
         (&[(0x0401, 1, b"X")], 4),
         (&[(0x0808, 1, b"X")], 6),
         (&[(0x0806, 1, &[b'A'; 33])], 7),

@@ -33,7 +33,7 @@ fn move_medium_outcomes() {
     let lib = default_lib();
     let (_s, mut t) = changer(&lib);
     // (source, destination, expected sense)
-    let cases: &[(u16, u16, Option<(u8, u8, u8)>)] = &[
+    let cases: &[(u16, u16, Sense3)] = &[
         (1000, 1012, None),
         (1012, 1000, None),
         (1012, 1013, Some((5, 0x3B, 0x0E))), // empty source
@@ -135,7 +135,7 @@ fn exchange_medium() {
 fn position_initialize_prevent_open_close() {
     let lib = default_lib();
     let (_s, mut t) = changer(&lib);
-    let cases: &[(&[u8], Option<(u8, u8, u8)>)] = &[
+    let cases: &[(&[u8], Sense3)] = &[
         (&[0x2B, 0, 0, 1, 0x03, 0xE8, 0, 0, 0, 0], None),
         (
             &[0x2B, 0, 0, 1, 0x07, 0xD0, 0, 0, 0, 0],
