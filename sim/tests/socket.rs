@@ -48,7 +48,10 @@ fn two_clients_are_two_initiators() {
     let c = nodata(&mut tb, &move_cdb(1000, 1013));
     assert_eq!(sense3(&c), Some((5, 0x3B, 0x0E)));
     // Opening a device that is not there.
-    assert_eq!(a.open("sim:drive:999").unwrap_err().kind, TransportErrorKind::NoDevice);
+    assert_eq!(
+        a.open("sim:drive:999").unwrap_err().kind,
+        TransportErrorKind::NoDevice
+    );
     // A drive taken offline after it was opened.
     let mut d = a.open("sim:drive:500").unwrap();
     lib.set_drive_online(500, false).unwrap();
@@ -63,17 +66,21 @@ fn garbage_closes_only_that_connection() {
     let (_dir, path) = served(&lib);
     let mut good = SocketSource::connect(&path).unwrap();
     let cases: &[&[u8]] = &[
-        &[0, 0, 0, 1, 0x77],                 // unknown request kind
-        &[0xFF, 0xFF, 0xFF, 0xFF],           // length over the limit
-        &[0, 0, 0, 3, 0x01, 0, 5],           // truncated command
-        &[0, 0, 0, 2, 0x03, b'{'],           // bad JSON
+        &[0, 0, 0, 1, 0x77],       // unknown request kind
+        &[0xFF, 0xFF, 0xFF, 0xFF], // length over the limit
+        &[0, 0, 0, 3, 0x01, 0, 5], // truncated command
+        &[0, 0, 0, 2, 0x03, b'{'], // bad JSON
     ];
     for bytes in cases {
         let mut s = UnixStream::connect(&path).unwrap();
         s.write_all(bytes).unwrap();
         let mut reply = Vec::new();
         s.read_to_end(&mut reply).unwrap();
-        assert_eq!(reply.get(4), Some(&0x85), "protocol error reply for {bytes:02x?}");
+        assert_eq!(
+            reply.get(4),
+            Some(&0x85),
+            "protocol error reply for {bytes:02x?}"
+        );
         assert!(good.devices().is_ok());
     }
     // A client that hangs up mid-frame.
@@ -100,7 +107,10 @@ fn busy_stale_and_foreign_socket_paths() {
     // Not a socket: never replaced.
     let file = dir.path().join("file");
     std::fs::write(&file, b"x").unwrap();
-    assert!(matches!(Server::bind(&file, lib).unwrap_err(), ServeError::NotASocket(_)));
+    assert!(matches!(
+        Server::bind(&file, lib).unwrap_err(),
+        ServeError::NotASocket(_)
+    ));
     assert_eq!(std::fs::read(&file).unwrap(), b"x");
     // Nothing there at all.
     let e = SocketSource::connect(&dir.path().join("none.sock")).unwrap_err();
@@ -138,13 +148,20 @@ fn ctl_commands() {
         (&["remove", "ie:10"], 1, "error: ie:10 is empty"),
         (&["drive", "offline", "500"], 0, "drive:500 offline"),
         (&["drive", "online", "drive:500"], 0, "drive:500 online"),
-        (&["drive", "offline", "600"], 1, "not a drive element address"),
+        (
+            &["drive", "offline", "600"],
+            1,
+            "not a drive element address",
+        ),
         (&["door", "ajar"], 2, "invalid value"),
     ];
     for &(args, code, text) in cases {
         let (c, out, err) = ctl(&path, args);
         assert_eq!(c, code, "{args:?}: {out}{err}");
-        assert!(out.contains(text) || err.contains(text), "{args:?}: {out:?} {err:?}");
+        assert!(
+            out.contains(text) || err.contains(text),
+            "{args:?}: {out:?} {err:?}"
+        );
     }
     let (c, out, _) = ctl(&path, &["--json", "status"]);
     assert_eq!(c, 0);

@@ -25,7 +25,9 @@ fn positions_and_mam_survive_a_restart() {
         let mut p = vec![0, 0, 0, 9, 0x08, 0x08, 0x02, 0, 4];
         p.extend(b"POOL");
         assert_eq!(p.len(), 13);
-        let c2 = d.write(&[0x8D, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 13, 0, 0], &p, T).unwrap();
+        let c2 = d
+            .write(&[0x8D, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 13, 0, 0], &p, T)
+            .unwrap();
         assert!(c2.is_good(), "{c2:?}");
         lib.insert("NEW001L8", None).unwrap();
     }
@@ -39,7 +41,11 @@ fn positions_and_mam_survive_a_restart() {
     assert_eq!(s.import_export[0].barcode.as_deref(), Some("NEW001L8"));
     let mut src = lib.source();
     let mut d = open(&mut src, "sim:drive:500");
-    let (c, r) = read(&mut d, &[0x8C, 0, 0, 0, 0, 0, 0, 0, 0x08, 0x08, 0, 0, 1, 0, 0, 0], 256);
+    let (c, r) = read(
+        &mut d,
+        &[0x8C, 0, 0, 0, 0, 0, 0, 0, 0x08, 0x08, 0, 0, 1, 0, 0, 0],
+        256,
+    );
     assert!(c.is_good());
     assert_eq!(&r[4..13], &[0x08, 0x08, 0x02, 0, 4, b'P', b'O', b'O', b'L']);
     // The source address survives too.
@@ -56,9 +62,14 @@ fn a_state_file_of_another_layout_is_a_clear_error() {
     let e = SimLibrary::open(layout("autoloader.toml"), Some(&state)).unwrap_err();
     assert!(matches!(e, SimError::StateMismatch { .. }), "{e}");
     let msg = e.to_string();
-    assert!(msg.contains("written for another library") && msg.contains("SIMLIB0001"), "{msg}");
+    assert!(
+        msg.contains("written for another library") && msg.contains("SIMLIB0001"),
+        "{msg}"
+    );
     std::fs::write(&state, b"{not json").unwrap();
-    let msg = SimLibrary::open(layout("default.toml"), Some(&state)).unwrap_err().to_string();
+    let msg = SimLibrary::open(layout("default.toml"), Some(&state))
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("not a reel-sim state file"), "{msg}");
 }
 
@@ -75,7 +86,10 @@ fn serve(layout: &str, state: &std::path::Path, socket: &std::path::Path) -> Chi
         .unwrap();
     let t0 = Instant::now();
     while SocketSource::connect(socket).is_err() {
-        assert!(t0.elapsed() < Duration::from_secs(10), "server did not start");
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "server did not start"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     child
@@ -93,7 +107,11 @@ fn sigkill_then_restart_resumes_exactly() {
     assert!(nodata(&mut c, &move_cdb(1000, 501)).is_good());
     assert!(nodata(&mut c, &move_cdb(1023, 10)).is_good());
     let before = src.control(ControlRequest::Status).unwrap().status.unwrap();
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
     child.wait().unwrap();
     assert!(socket.exists(), "SIGKILL leaves a stale socket");
     // The restart replaces the stale socket and resumes.
@@ -104,7 +122,11 @@ fn sigkill_then_restart_resumes_exactly() {
     assert_eq!(after.drives[1].barcode.as_deref(), Some("ABC001L8"));
     assert_eq!(after.import_export[0].barcode.as_deref(), Some("CLN001CU"));
     // SIGTERM: the socket is removed and the exit status is 0.
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
     assert!(!socket.exists());
