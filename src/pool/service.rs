@@ -371,6 +371,12 @@ impl Rsm {
         self.cat().root
     }
 
+    /// Objects (libraries, pools, media, sides, logical media) in the database: what the
+    /// configured object limit counts.
+    pub fn object_count(&self) -> u64 {
+        self.store.objects()
+    }
+
     /// The configuration the service runs with.
     pub fn config(&self) -> &Config {
         &self.config
@@ -1113,9 +1119,9 @@ impl Rsm {
             parent.children.remove(&old_key);
             parent.children.insert(fold(&new.name), pool);
         }
-        let info = cat.info(&new);
         cat.pools.insert(pool, new);
-        Ok(info)
+        let info = cat.pools.get(&pool).map(|p| cat.info(p));
+        info.ok_or_else(|| RsmError::ObjectNotFound(format!("pool {pool} vanished")))
     }
 
     /// `GetNtmsMediaPoolName` (§5.5): the full hierarchy, `\App\Pool`.
