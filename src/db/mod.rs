@@ -721,31 +721,61 @@ fn expect_one(n: usize, what: &str, id: Uuid) -> Result<(), DbError> {
 pub mod bench {
     use super::*;
 
+    /// A bare table in its own database, opened with the store's pragmas.
+    #[derive(Debug)]
+    pub struct Bare {
+        conn: Connection,
+        next: usize,
+    }
+
+    impl Bare {
+        /// Creates the database at `path` with one table `bare (id BLOB PRIMARY KEY, name TEXT)`.
+        ///
+        /// # Errors
+        /// Any database error.
+        pub fn create(path: &Path) -> Result<Bare, DbError> {
+            let conn = connect(path, &DbConfig::default())?;
+            conn.execute_batch(
+                "CREATE TABLE bare (id BLOB PRIMARY KEY NOT NULL, name TEXT NOT NULL) STRICT",
+            )
+            .map_err(|e| DbError::sqlite("bare insert benchmark", e))?;
+            Ok(Bare { conn, next: 0 })
+        }
+
+        /// Inserts `n` rows, one transaction each; returns the time taken.
+        ///
+        /// # Errors
+        /// Any database error.
+        pub fn insert(&mut self, n: usize) -> Result<Duration, DbError> {
+            let e = |e| DbError::sqlite("bare insert benchmark", e);
+            let start = std::time::Instant::now();
+            for _ in 0..n {
+                self.next += 1;
+                let tx = self
+                    .conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(e)?;
+                tx.prepare_cached("INSERT INTO bare (id, name) VALUES (?1, ?2)")
+                    .and_then(|mut st| {
+                        st.execute(params![
+                            Uuid::new_v4().as_bytes(),
+                            format!("pool {}", self.next)
+                        ])
+                    })
+                    .map_err(e)?;
+                tx.commit().map_err(e)?;
+            }
+            Ok(start.elapsed())
+        }
+    }
+
     /// Inserts `n` rows into a fresh table of a fresh database at `path`, one transaction each,
     /// with the store's pragmas; returns the time taken.
     ///
     /// # Errors
     /// Any database error.
     pub fn bare_insert_per_transaction(path: &Path, n: usize) -> Result<Duration, DbError> {
-        let mut conn = connect(path, &DbConfig::default())?;
-        let e = |e| DbError::sqlite("bare insert benchmark", e);
-        conn.execute_batch(
-            "CREATE TABLE bare (id BLOB PRIMARY KEY NOT NULL, name TEXT NOT NULL) STRICT",
-        )
-        .map_err(e)?;
-        let start = std::time::Instant::now();
-        for i in 0..n {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(e)?;
-            tx.prepare_cached("INSERT INTO bare (id, name) VALUES (?1, ?2)")
-                .and_then(|mut st| {
-                    st.execute(params![Uuid::new_v4().as_bytes(), format!("pool {i}")])
-                })
-                .map_err(e)?;
-            tx.commit().map_err(e)?;
-        }
-        Ok(start.elapsed())
+        Bare::create(path)?.insert(n)
     }
 }
 
