@@ -248,8 +248,8 @@ fn libraries_and_media_types() {
     let r = store.write(|tx| tx.set_library_media_types(lib.id, &[Uuid::new_v4()]));
     assert_eq!(r.unwrap_err().kind(), DbErrorKind::Failure);
     let snap = store.load().unwrap();
-    assert_eq!(snap.media_types, [t.clone()]);
-    assert_eq!(snap.libraries, [lib.clone()]);
+    assert_eq!(snap.media_types, std::slice::from_ref(&t));
+    assert_eq!(snap.libraries, std::slice::from_ref(&lib));
     assert_eq!(snap.library_media_types, [(lib.id, t.id)]);
     assert_eq!(store.objects(), 1);
 }
