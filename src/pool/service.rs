@@ -325,7 +325,11 @@ impl Rsm {
     /// - `ERROR_DATABASE_FAILURE`: the file cannot be opened or created, is not a database,
     ///   is damaged, read-only, locked longer than the busy timeout, or from a newer reel.
     /// - `ERROR_DATABASE_FULL`: no room to create the initial pools.
+    /// - `ERROR_INVALID_PARAMETER`: the configured root descriptor is malformed.
     pub fn open(path: &Path, config: Config) -> Result<Rsm, RsmError> {
+        if let Some(sd) = &config.root_security {
+            sd.validate()?;
+        }
         let store = Store::open(path, &config.db)?;
         let mut snap = store.load()?;
         if bootstrap(&store, &snap, &config)? {

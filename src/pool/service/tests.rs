@@ -845,6 +845,11 @@ fn configured_root_descriptor() {
     assert_eq!(rsm.get_security(anyone, rsm.root_pool()).unwrap(), sd);
     rsm.create_media_pool(anyone, Some("Mine"), None, NTMS_CREATE_NEW, None)
         .unwrap();
+    let bad = Config {
+        root_security: Some(SecurityDescriptor::new(u32::MAX, vec![])),
+        ..Config::default()
+    };
+    assert_eq!(code(Rsm::open(&dir.path().join("bad.db"), bad)), 87);
 }
 
 #[test]
