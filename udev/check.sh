@@ -13,6 +13,7 @@ if [ "${1:-}" = --self-test ] && [ $# -eq 2 ]; then
   # The checker must reject each broken line (appended to the good FILE) and accept FILE itself.
   good=$2
   bash "$0" "$good" >/dev/null || { echo "self-test: $good itself is rejected" >&2; exit 1; }
+  # shellcheck disable=SC2016,SC1003 # the broken lines are literal on purpose
   cases=(
     'GROUP=="tape"'                                  # match operator on an assignment key
     'SUBSYSTEM=="scsi_generic", FROB="1"'            # unknown key
