@@ -365,6 +365,11 @@ lab_initramfs() {
   fi
   # udev in the guest: only reel's rules, so the lab proves they stand alone.
   cp "$LAB_REPO/udev/60-reel.rules" "$root/etc/udev/rules.d/"
+  # Debian's own rules for these nodes, for a second pass that shows reel's rules beside them.
+  mkdir -p "$root/lab/debian-rules"
+  for b in 50-udev-default.rules 60-persistent-storage-tape.rules; do
+    if [ -f "/usr/lib/udev/rules.d/$b" ]; then cp "/usr/lib/udev/rules.d/$b" "$root/lab/debian-rules/"; fi
+  done
   printf 'root:x:0:0:root:/:/bin/sh\n' >"$root/etc/passwd"
   printf 'root:x:0:\ntape:x:26:\ndisk:x:6:\n' >"$root/etc/group"
   install -m 0755 "$LAB_DIR/guest/init" "$root/init"

@@ -553,6 +553,18 @@ def check_udev(layout, rec, checks):
         devlinks = re.search(r"^DEVLINKS=(.*)$", out, re.M)
         checks.check(f"udev {n}: stable link {link} (from ID_SCSI_SERIAL)",
                      devlinks is not None and link in devlinks.group(1).split(), out[-800:])
+        checks.check(f"udev {n}: udev sets /dev/{n} to uid 0, gid 26, mode 0660",
+                     f"Setting permissions /dev/{n}, uid=0, gid=26, mode=0660" in out, out[-800:])
+        deb = rec.step(f"udevdeb_{n}")
+        if deb is None:
+            checks.skip(f"udev {n} beside Debian's rules", "Debian's rules were not in the guest")
+        else:
+            dout = deb.get("out", "") + "\n" + deb.get("err", "")
+            dlinks = re.search(r"^DEVLINKS=(.*)$", dout, re.M)
+            checks.check(f"udev {n} beside Debian's 50-udev-default and "
+                         "60-persistent-storage-tape: gid 26, mode 0660 and the link set again",
+                         f"Setting permissions /dev/{n}, uid=0, gid=26, mode=0660" in dout
+                         and dlinks is not None and link in dlinks.group(1).split(), dout[-800:])
         checks.check(f"udev {n}: /dev/{n} is crw-rw---- root:tape(26)",
                      re.search(rf"^crw-rw----\s+\d+\s+0\s+26\s+21,\s+\d+ .* /dev/{n}$", nodes,
                                re.M) is not None, nodes)

@@ -172,4 +172,18 @@ for s in /sys/class/scsi_generic/sg*; do
 done
 step udev_nodes sh -c 'ls -ln /dev/sg*'
 step udev_links ls -l /dev/tape/by-id /dev/changer/by-id
+# Second pass: Debian's rules for these nodes installed beside reel's, as on a real host.
+if [ -n "$(ls /lab/debian-rules 2>/dev/null)" ]; then
+  mkdir -p /usr/lib/udev/rules.d
+  cp /lab/debian-rules/* /usr/lib/udev/rules.d/
+  echo "@@DEBIAN-RULES" /lab/debian-rules/*
+  # Back to the kernel's defaults, so the pass has to set everything again.
+  chown 0:0 /dev/sg*
+  chmod 600 /dev/sg*
+  rm -rf /dev/tape /dev/changer /run/udev/data
+  for s in /sys/class/scsi_generic/sg*; do
+    n=${s##*/}
+    step "udevdeb_$n" udevadm test --action=add "/class/scsi_generic/$n"
+  done
+fi
 exit 0
