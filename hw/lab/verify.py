@@ -365,6 +365,7 @@ def verify(layout, rec, checks, side_by_side=None):
         check_media_types(lib, checks, i)
 
     observe(0, model.snapshot())
+    check_stats(rec, checks, reel_discover)
     for name, src, dst in rec.moves:
         idx += 1
         st = rec.step(name)
@@ -438,6 +439,24 @@ def check_library(layout, rec, chg, lib, doc, checks):
                              f"{x.get('media_type')} (want {want})")
     checks.check("reel0: media type of every cartridge from its barcode", not wrong,
                  "\n".join(wrong))
+
+
+def check_stats(rec, checks, reel_discover):
+    """`--stats` over real SG_IO: the counts add up, on stderr and in the document."""
+    if not reel_discover:
+        checks.skip("reel discover --json --stats", "reel discover not built yet")
+        return
+    st = rec.step("reel0_stats") or {}
+    doc, err = load_json(st.get("out"))
+    stats = (doc or {}).get("stats") or {}
+    by = stats.get("by_command") or {}
+    line = re.search(r"^stats: (\d+) SCSI commands, [0-9.]+ ms in devices$", st.get("err", ""), re.M)
+    checks.check("reel0: --stats counts the SCSI commands sent (document and stderr agree, "
+                 "READ ELEMENT STATUS among them)",
+                 st.get("rc") == 0 and isinstance(stats.get("commands"), int)
+                 and stats["commands"] == sum(by.values()) and by.get("READ ELEMENT STATUS", 0) >= 1
+                 and line is not None and int(line.group(1)) == stats["commands"],
+                 err or f"{stats} / {st.get('err')}")
 
 
 def check_media_types(lib, checks, i):
@@ -652,9 +671,15 @@ def main(argv):
                 mtx_text, reel_text = side[0]
                 f.write("=== mtx -f CHANGER status ===\n" + mtx_text.rstrip() + "\n\n")
                 f.write("=== reel discover --json ===\n" + reel_text.rstrip() + "\n")
-                human = (rec.step("reel0_human") or {}).get("out")
-                if human:
-                    f.write("\n=== reel discover ===\n" + human.rstrip() + "\n")
+                human = rec.step("reel0_human") or {}
+                if human.get("out"):
+                    f.write("\n=== reel discover ===\n" + human["out"].rstrip() + "\n")
+                if human.get("err"):
+                    f.write("(stderr)\n" + human["err"].rstrip() + "\n")
+                stats = (rec.step("reel0_stats") or {}).get("err", "")
+                if "stats:" in stats:
+                    f.write("\n=== reel discover --stats (stderr) ===\n"
+                            + stats[stats.index("stats:"):].rstrip() + "\n")
             else:
                 mtx0 = (rec.step("mtx0") or {}).get("out", "")
                 f.write("=== mtx -f CHANGER status ===\n" + mtx0.rstrip() + "\n\n"
