@@ -16,7 +16,15 @@
 //!   address; the refusal is remembered for the session. When VOLTAG alone is refused, the
 //!   changer has no barcode reader: VOLTAG is dropped for the rest of the session
 //!   ([`Quirks::barcode_reader`]). SMC's page 0x1F has no bit for a barcode reader, so the
-//!   refusal is the only sign.
+//!   refusal is the only sign. An inventory change reported after the series began makes it
+//!   read the library again.
+//! - [`Changer::read_elements`]: never asks for more than
+//!   [`ChangerConfig::max_allocation_length`] bytes and continues from the last address
+//!   received + 1 until the range is read; it trusts only the bytes transferred, drops what
+//!   lies outside the range, and fails rather than loops when a reply makes no progress.
+//!
+//! Unit attentions, recovered errors and "becoming ready" waits are not errors: they are
+//! queued as [`Event`]s for [`Changer::take_events`].
 
 #[cfg(test)]
 mod tests;
