@@ -27,6 +27,8 @@
 //! queued as [`Event`]s for [`Changer::take_events`].
 
 #[cfg(test)]
+mod sim_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;
