@@ -280,3 +280,28 @@ fn inventory_time_per_element() {
         "{took:?}"
     );
 }
+
+#[test]
+fn a_move_longer_than_the_timeout_is_aborted() {
+    let lib = with("[timing]\nmove_ms = 300\n");
+    let mut t = changer(&lib);
+    let t0 = Instant::now();
+    let e = reel_hw::Transport::execute(
+        &mut t,
+        &move_cdb(1000, 1012),
+        reel_hw::DataDirection::None,
+        Duration::from_millis(50),
+    )
+    .unwrap_err();
+    assert_eq!(e.kind, reel_hw::TransportErrorKind::Timeout);
+    assert!(t0.elapsed() < Duration::from_millis(250));
+    assert_eq!(
+        lib.status().slots[0].barcode.as_deref(),
+        Some("ABC001L8"),
+        "nothing moved"
+    );
+    assert!(
+        nodata(&mut t, &move_cdb(1000, 1012)).is_good(),
+        "T allows it"
+    );
+}

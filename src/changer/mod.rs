@@ -16,8 +16,18 @@
 //!   address; the refusal is remembered for the session. When VOLTAG alone is refused, the
 //!   changer has no barcode reader: VOLTAG is dropped for the rest of the session
 //!   ([`Quirks::barcode_reader`]). SMC's page 0x1F has no bit for a barcode reader, so the
-//!   refusal is the only sign.
+//!   refusal is the only sign. An inventory change reported after the series began makes it
+//!   read the library again.
+//! - [`Changer::read_elements`]: never asks for more than
+//!   [`ChangerConfig::max_allocation_length`] bytes and continues from the last address
+//!   received + 1 until the range is read; it trusts only the bytes transferred, drops what
+//!   lies outside the range, and fails rather than loops when a reply makes no progress.
+//!
+//! Unit attentions, recovered errors and "becoming ready" waits are not errors: they are
+//! queued as [`Event`]s for [`Changer::take_events`].
 
+#[cfg(test)]
+mod sim_tests;
 #[cfg(test)]
 mod tests;
 
@@ -134,6 +144,10 @@ impl LibraryStatus {
     }
 }
 
+/// How many times [`Changer::status`] reads the library again when its inventory changes
+/// during a read.
+pub const STATUS_REREADS: usize = 2;
+
 /// A MODE SENSE reply, its form, and the CDB that produced it.
 type ModeReply = (Vec<u8>, Form, Vec<u8>);
 
@@ -150,6 +164,10 @@ pub struct Changer<T: Transport> {
     exec: Executor,
     config: ChangerConfig,
     quirks: Quirks,
+    /// READ ELEMENT STATUS replies received in the current [`Changer::status`] series.
+    series_reads: usize,
+    /// An inventory event arrived after the first reply of the current series.
+    changed_midway: bool,
 }
 
 impl<T: Transport> Changer<T> {
@@ -167,6 +185,8 @@ impl<T: Transport> Changer<T> {
             exec,
             config,
             quirks: Quirks::default(),
+            series_reads: 0,
+            changed_midway: false,
         }
     }
 
@@ -402,7 +422,16 @@ impl<T: Transport> Changer<T> {
                 allocation_length: alloc,
             };
             let cdb = request.cdb();
+            let seen = self.exec.events().len();
             let bytes = self.read_into(&cdb, alloc as usize, self.config.command_timeout)?;
+            if self.series_reads > 0
+                && self.exec.events()[seen..]
+                    .iter()
+                    .any(|e| matches!(e, Event::InventoryMayHaveChanged(_)))
+            {
+                self.changed_midway = true;
+            }
+            self.series_reads += 1;
             let status = res::parse(&bytes).map_err(|e| self.malformed(&cdb, e))?;
             if let Some(page) = status.pages.first() {
                 let dl = u32::from(page.descriptor_length).max(1);
@@ -540,6 +569,11 @@ impl<T: Transport> Changer<T> {
     /// (never type 0), with volume tags when `voltag` and the changer reads barcodes, and
     /// device identifiers for data transfer elements.
     ///
+    /// When the changer reports that its inventory may have changed (UNIT ATTENTION 28/xx or
+    /// 29/xx) after the series has begun, what was read before may be stale: the series is
+    /// read again, up to [`STATUS_REREADS`] times. The events stay queued for
+    /// [`Changer::take_events`].
+    ///
     /// # Errors
     /// As [`Changer::read_elements`]; ILLEGAL REQUEST 24/00 answers to VOLTAG or DVCID are
     /// handled by the fallbacks of the module documentation, not returned.
@@ -548,20 +582,28 @@ impl<T: Transport> Changer<T> {
         map: &ElementAddressAssignment,
         voltag: bool,
     ) -> Result<LibraryStatus, Error<T::Error>> {
-        let mut s = LibraryStatus::default();
-        for (ty, range) in map.ranges() {
-            if range.is_empty() {
-                continue;
+        let mut attempt = 0;
+        loop {
+            self.series_reads = 0;
+            self.changed_midway = false;
+            let mut s = LibraryStatus::default();
+            for (ty, range) in map.ranges() {
+                if range.is_empty() {
+                    continue;
+                }
+                let d = self.read_type(ty, range, voltag)?;
+                match ty {
+                    ElementType::TRANSPORT => s.transports = d,
+                    ElementType::STORAGE => s.storage = d,
+                    ElementType::IMPORT_EXPORT => s.import_export = d,
+                    _ => s.data_transfer = d,
+                }
             }
-            let d = self.read_type(ty, range, voltag)?;
-            match ty {
-                ElementType::TRANSPORT => s.transports = d,
-                ElementType::STORAGE => s.storage = d,
-                ElementType::IMPORT_EXPORT => s.import_export = d,
-                _ => s.data_transfer = d,
+            if !self.changed_midway || attempt >= STATUS_REREADS {
+                return Ok(s);
             }
+            attempt += 1;
         }
-        Ok(s)
     }
 
     fn no_data(&mut self, cdb: &[u8], timeout: Duration) -> Result<(), Error<T::Error>> {

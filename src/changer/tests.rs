@@ -700,3 +700,51 @@ fn timeouts_follow_the_configuration() {
         .unwrap();
     c.into_inner().done();
 }
+
+#[test]
+fn an_inventory_change_during_status_reads_the_library_again() {
+    let m = ElementAddressAssignment {
+        transport: ElementRange::new(0, 0),
+        ..map((0x1000, 2), (0x10, 1), (0, 0))
+    };
+    let st = || {
+        Expect::data(
+            res(ST, 0x1000, 2, false, false, 0xFFFF),
+            report(0x1000, 2, &[page(ST, false, false, 16, &slots(0x1000, 2))]),
+        )
+    };
+    let ie = |full: bool| {
+        let d = if full {
+            D::full(0x10, "NEW001L8")
+        } else {
+            D::at(0x10)
+        };
+        Expect::data(
+            res(IE, 0x10, 1, false, false, 0xFFFF),
+            report(0x10, 1, &[page(IE, false, false, 16, &[d])]),
+        )
+    };
+    let script = vec![
+        // A UA on the first command of the series: what follows is current, no re-read.
+        Expect::sense(res(ST, 0x1000, 2, false, false, 0xFFFF), 0x06, 0x29, 0x00),
+        st(),
+        ie(false),
+        // Second status: the operator used the mail slot between the two queries.
+        st(),
+        Expect::sense(res(IE, 0x10, 1, false, false, 0xFFFF), 0x06, 0x28, 0x01),
+        ie(true),
+        st(),
+        ie(true),
+    ];
+    let mut c = changer(script, 0xFFFF);
+    let s = c.status(&m, false).unwrap();
+    assert!(!s.import_export[0].full);
+    assert_eq!(c.take_events().len(), 1);
+    let s = c.status(&m, false).unwrap();
+    assert!(s.import_export[0].full);
+    assert!(matches!(
+        &c.take_events()[..],
+        [Event::InventoryMayHaveChanged(_)]
+    ));
+    c.into_inner().done();
+}
