@@ -489,4 +489,13 @@ mod tests {
             ]})
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_tag_gives_evidence_without_panic(tag in "\\PC{0,40}") {
+            let e = from_barcode(&tag);
+            proptest::prop_assert_eq!(e.source, Source::Barcode);
+            let _ = e.resolve();
+        }
+    }
 }
