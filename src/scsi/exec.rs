@@ -26,7 +26,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
-use reel_hw::sense::Sense;
+use reel_hw::sense::{Sense, SenseKey};
 use reel_hw::{
     Completion, DataDirection, PeripheralType, ScsiStatus, Transport, TransportError,
     TransportErrorKind,
@@ -36,16 +36,22 @@ use thiserror::Error;
 use super::opcode::OpCode;
 use super::ParseError;
 
-/// Sense key NOT READY.
-const KEY_NOT_READY: u8 = 0x2;
-/// Sense key RECOVERED ERROR.
-const KEY_RECOVERED: u8 = 0x1;
-/// Sense key UNIT ATTENTION.
-const KEY_UNIT_ATTENTION: u8 = 0x6;
+/// A sense key given as a [`SenseKey`] or as its wire value (`u8`).
+pub trait IntoSenseKey {
+    /// The sense key.
+    fn into_sense_key(self) -> SenseKey;
+}
 
-/// The sense key of `s` as its wire value.
-fn key_of(s: &Sense) -> u8 {
-    s.key.0
+impl IntoSenseKey for SenseKey {
+    fn into_sense_key(self) -> SenseKey {
+        self
+    }
+}
+
+impl IntoSenseKey for u8 {
+    fn into_sense_key(self) -> SenseKey {
+        SenseKey(self & 0x0F)
+    }
 }
 
 /// Bounds of the retries and waits of an [`Executor`].
@@ -240,9 +246,16 @@ impl<E> DeviceError<E> {
     }
 
     /// True for a CHECK CONDITION with this sense key, ASC and ASCQ.
-    pub fn is_sense(&self, key: u8, asc: u8, ascq: u8) -> bool {
+    pub fn is_sense(&self, key: impl IntoSenseKey, asc: u8, ascq: u8) -> bool {
+        let key = key.into_sense_key();
         matches!(self, DeviceError::Check { sense, .. }
-            if key_of(sense) == key && sense.asc == asc && sense.ascq == ascq)
+            if sense.key == key && sense.asc == asc && sense.ascq == ascq)
+    }
+
+    /// True for a CHECK CONDITION with this sense key.
+    pub fn is_sense_key(&self, key: impl IntoSenseKey) -> bool {
+        let key = key.into_sense_key();
+        matches!(self, DeviceError::Check { sense, .. } if sense.key == key)
     }
 
     /// A [`DeviceError::Malformed`] for a reply of command `cdb` from `device`.
@@ -367,6 +380,11 @@ impl Executor {
     pub fn with_sleeper(mut self, sleeper: impl FnMut(Duration) + Send + 'static) -> Self {
         self.sleeper = Box::new(sleeper);
         self
+    }
+
+    /// Replaces the sleeper in place.
+    pub fn set_sleeper(&mut self, sleeper: impl FnMut(Duration) + Send + 'static) {
+        self.sleeper = Box::new(sleeper);
     }
 
     /// The policy in force.
@@ -496,21 +514,21 @@ impl Executor {
                     })
                 }
             };
-            match (key_of(&sense), sense.asc, sense.ascq) {
-                (KEY_RECOVERED, _, _) => {
+            match (sense.key, sense.asc, sense.ascq) {
+                (SenseKey::RECOVERED_ERROR, _, _) => {
                     self.events.push(Event::Recovered(sense));
                     if !waited.is_zero() {
                         self.events.push(Event::BecameReady { waited });
                     }
                     return Ok(c);
                 }
-                (KEY_UNIT_ATTENTION, _, _)
+                (SenseKey::UNIT_ATTENTION, _, _)
                     if unit_attentions < self.policy.unit_attention_retries =>
                 {
                     unit_attentions += 1;
                     self.events.push(Event::from_unit_attention(sense));
                 }
-                (KEY_NOT_READY, 0x04, 0x01) => {
+                (SenseKey::NOT_READY, 0x04, 0x01) => {
                     if ready_polls >= ready_polls_max {
                         return Err(DeviceError::NotReady {
                             device: t.device().to_owned(),
@@ -594,7 +612,10 @@ mod tests {
             };
             assert_eq!(got, want, "{asc:02x}/{ascq:02x}");
             let s = ev[0].sense().unwrap();
-            assert_eq!((key_of(s), s.asc, s.ascq), (6, asc, ascq));
+            assert_eq!(
+                (s.key, s.asc, s.ascq),
+                (SenseKey::UNIT_ATTENTION, asc, ascq)
+            );
             assert!(slept.lock().unwrap().is_empty(), "no sleep on UA");
             assert!(ex.events().is_empty());
         }
@@ -607,7 +628,10 @@ mod tests {
         let (mut ex, _) = recording();
         let err = ex.no_data(&mut t, &TUR, T).unwrap_err();
         t.done();
-        assert!(err.is_sense(6, 0x29, 0x00), "{err:?}");
+        assert!(
+            err.is_sense(SenseKey::UNIT_ATTENTION, 0x29, 0x00),
+            "{err:?}"
+        );
         assert_eq!(err.op(), "TEST UNIT READY");
         assert_eq!(err.device(), "/dev/sg9");
         assert_eq!(ex.events().len(), 5);
@@ -687,13 +711,32 @@ mod tests {
         let mut ex = Executor::default();
         let err = ex.no_data(&mut t, &mv, T).unwrap_err();
         t.done();
-        assert!(err.is_sense(5, 0x3B, 0x0E));
+        assert!(err.is_sense(SenseKey::ILLEGAL_REQUEST, 0x3B, 0x0E));
         assert_eq!(err.op(), "MOVE MEDIUM");
         assert_eq!(err.sense().map(|s| s.asc), Some(0x3B));
         assert_eq!(
             err.to_string(),
             "MOVE MEDIUM on /dev/sg3 failed: ILLEGAL REQUEST, ASC/ASCQ 3b/0e: Medium source element empty"
         );
+
+        // Descriptor-format and deferred sense decode the same way.
+        use reel_hw::sense::SenseFormat;
+        let descriptor =
+            Sense::new(SenseKey::ILLEGAL_REQUEST, 0x21, 0x01).in_format(SenseFormat::Descriptor);
+        let deferred = Sense::new(SenseKey::HARDWARE_ERROR, 0x40, 0x80).deferred();
+        let mut t = ScriptedTransport::new([
+            Expect::check_sense(mv, &descriptor),
+            Expect::check_sense(mv, &deferred),
+        ]);
+        let e = ex.no_data(&mut t, &mv, T).unwrap_err();
+        assert!(e.is_sense(SenseKey::ILLEGAL_REQUEST, 0x21, 0x01), "{e:?}");
+        let e = ex.no_data(&mut t, &mv, T).unwrap_err();
+        assert_eq!(
+            e.sense().map(|s| (s.deferred, s.key)),
+            Some((true, SenseKey::HARDWARE_ERROR))
+        );
+        assert!(e.is_sense_key(4u8));
+        t.done();
 
         // Other status, transport error, undecodable sense, NOT READY other than 04/01.
         let mut t = ScriptedTransport::new([
@@ -731,7 +774,7 @@ mod tests {
         let e = ex.no_data(&mut t, &TUR, T).unwrap_err();
         assert!(matches!(e, DeviceError::UndecodableSense { .. }), "{e:?}");
         let e = ex.no_data(&mut t, &TUR, T).unwrap_err();
-        assert!(e.is_sense(2, 0x3A, 0x00), "{e:?}");
+        assert!(e.is_sense(SenseKey::NOT_READY, 0x3A, 0x00), "{e:?}");
         t.done();
     }
 
@@ -770,5 +813,81 @@ mod tests {
             assert_eq!(op_name(cdb, pt), want);
         }
         let _ = fixed_sense(0, 0, 0);
+    }
+
+    /// A device that answers from a fixed list, for the property below.
+    #[derive(Debug)]
+    struct Replies(
+        std::vec::IntoIter<Result<Completion, reel_sim::script::ScriptError>>,
+        usize,
+    );
+
+    impl Transport for Replies {
+        type Error = reel_sim::script::ScriptError;
+
+        fn execute(
+            &mut self,
+            _cdb: &[u8],
+            _data: DataDirection<'_>,
+            _timeout: Duration,
+        ) -> Result<Completion, Self::Error> {
+            self.1 += 1;
+            self.0
+                .next()
+                .expect("the executor sent more commands than its policy allows")
+        }
+    }
+
+    fn completion(
+    ) -> impl proptest::strategy::Strategy<Value = Result<Completion, reel_sim::script::ScriptError>>
+    {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just(Ok(Completion::good())),
+            (0u8..16, any::<u8>(), any::<u8>())
+                .prop_map(|(k, a, q)| Ok(Completion::check_condition(fixed_sense(k, a, q)))),
+            Just(Ok(Completion::check_condition(fixed_sense(6, 0x29, 0)))),
+            Just(Ok(Completion::check_condition(fixed_sense(2, 4, 1)))),
+            proptest::collection::vec(any::<u8>(), 0..24)
+                .prop_map(|b| Ok(Completion::check_condition(b))),
+            any::<u8>().prop_map(|s| Ok(Completion {
+                status: ScsiStatus(s),
+                sense: Vec::new(),
+                residual: 0
+            })),
+            Just(Ok(Completion {
+                status: ScsiStatus::BUSY,
+                sense: Vec::new(),
+                residual: 0
+            })),
+            Just(Err(reel_sim::script::ScriptError::new(
+                TransportErrorKind::Busy,
+                "busy"
+            ))),
+            Just(Err(reel_sim::script::ScriptError::new(
+                TransportErrorKind::Timeout,
+                "t"
+            ))),
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_device_answers_end_within_the_policy_bounds(
+            replies in proptest::collection::vec(completion(), 20),
+        ) {
+            let policy = RetryPolicy {
+                ready_wait: Duration::from_secs(4),
+                ready_poll: Duration::from_secs(1),
+                ..RetryPolicy::default()
+            };
+            // 1 command + 5 unit attentions + 3 busy + 4 polls.
+            let bound = 1 + 5 + 3 + 4;
+            let mut t = Replies(replies.into_iter(), 0);
+            let mut ex = Executor::new(policy).with_sleeper(|_| {});
+            let mut buf = [0u8; 8];
+            let _ = ex.read(&mut t, &TUR, &mut buf, T);
+            proptest::prop_assert!(t.1 <= bound, "{} commands", t.1);
+        }
     }
 }
