@@ -10,6 +10,10 @@
 //!   [`Resolution::Unsupported`]: recognised, but the catalogue has no type for it;
 //! - too little to name a type (a density code alone cannot tell data from WORM) gives
 //!   [`Resolution::Unknown`], not a guess.
+//!
+//! Reading is strict: an element descriptor that says "data" (1) for a cartridge whose bar
+//! code says WORM is a conflict, even though some libraries never report WORM (4). Reporting
+//! it lets a technician see the disagreement; picking either would hide it.
 
 use serde::Serialize;
 
