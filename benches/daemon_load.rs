@@ -24,22 +24,37 @@ fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn start(dir: &Path) -> (Child, PathBuf) {
+/// The daemon process: SIGTERM and reaped when dropped.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.0.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let _ = self.0.wait();
+    }
+}
+
+fn start(dir: &Path) -> (Daemon, PathBuf) {
     let socket = dir.join("reel.sock");
     let layout = Path::new(env!("CARGO_MANIFEST_DIR")).join("sim/layouts/default.toml");
-    let child = Command::new(env!("CARGO_BIN_EXE_reel"))
-        .arg("serve")
-        .arg("--sim")
-        .arg(layout)
-        .arg("--db")
-        .arg(dir.join("pools.db"))
-        .arg("--socket")
-        .arg(&socket)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start reel serve");
+    let child = Daemon(
+        Command::new(env!("CARGO_BIN_EXE_reel"))
+            .arg("serve")
+            .arg("--sim")
+            .arg(layout)
+            .arg("--db")
+            .arg(dir.join("pools.db"))
+            .arg("--socket")
+            .arg(&socket)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start reel serve"),
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Ok(mut c) = Client::connect(&socket, "bench") {
@@ -73,7 +88,7 @@ fn main() {
     let secs = env_or("REEL_BENCH_SECS", 5);
     let clients = env_or("REEL_BENCH_CLIENTS", 64) as usize;
     let tmp = tempfile::tempdir().expect("temp dir");
-    let (mut daemon, socket) = start(tmp.path());
+    let (daemon, socket) = start(tmp.path());
 
     let mut setup = Client::connect(&socket, "bench").expect("connect");
     for i in 0..=POOLS {
@@ -139,9 +154,5 @@ fn main() {
         pct(0.99),
         *all.last().unwrap_or(&0) as f64 / 1000.0
     );
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(daemon.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    );
-    let _ = daemon.wait();
+    drop(daemon);
 }

@@ -101,7 +101,8 @@ fn sessions_open_with_hello_and_foreign_or_closed_handles_are_invalid() {
     assert_eq!(ok["identity"]["pid"], std::process::id());
     let session = ok["session"].as_str().unwrap().to_owned();
 
-    let cases: Vec<(Option<String>, Option<(String, u32)>)> = vec![
+    type Expected = Option<(String, u32)>;
+    let cases: Vec<(Option<String>, Expected)> = vec![
         (Some(session.clone()), None),
         (None, invalid.clone()),
         (Some(Uuid::new_v4().to_string()), invalid.clone()),

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::util::daemon::{calls_as, Daemon, User, REEL};
+use crate::util::daemon::{calls_as, Daemon, Outcome, User, REEL};
 use reel::daemon::wire::{Call, CreateDisposition, ObjectType, PoolUpdate, WireAce, WireSecurity};
 use reel::media::MediaType;
 
@@ -508,7 +508,7 @@ fn the_rights_table_holds_for_owner_other_group_everyone_and_root() {
             row.set_sec,
             row.create_child,
         ];
-        let got: Vec<Result<Value, (String, u32)>> = match &row.user {
+        let got: Vec<Outcome> = match &row.user {
             Some(u) => calls_as(&d.socket, u, &calls),
             None => {
                 let mut c = d.client();

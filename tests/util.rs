@@ -25,6 +25,9 @@ pub mod daemon {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("sim/layouts/default.toml")
     }
 
+    /// One call's result as seen by a peer: the `ok` member, or the RSM name and code.
+    pub type Outcome = Result<Value, (String, u32)>;
+
     /// A daemon child process and its files.
     #[derive(Debug)]
     pub struct Daemon {
@@ -304,11 +307,7 @@ pub mod daemon {
 
     /// Runs `calls` on one connection as `user`, by re-running this test binary's
     /// `daemon::peer_helper` under setpriv; returns each call's result.
-    pub fn calls_as(
-        socket: &Path,
-        user: &User,
-        calls: &[Call],
-    ) -> Vec<Result<Value, (String, u32)>> {
+    pub fn calls_as(socket: &Path, user: &User, calls: &[Call]) -> Vec<Outcome> {
         peer_run(socket, user, calls).1
     }
 
@@ -321,10 +320,7 @@ pub mod daemon {
         socket: &Path,
         user: &User,
         calls: &[Call],
-    ) -> (
-        Option<reel::daemon::wire::WireIdentity>,
-        Vec<Result<Value, (String, u32)>>,
-    ) {
+    ) -> (Option<reel::daemon::wire::WireIdentity>, Vec<Outcome>) {
         let exe = std::env::current_exe().unwrap();
         let out = user
             .setpriv()

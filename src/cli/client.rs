@@ -457,7 +457,8 @@ mod tests {
     #[test]
     fn aces_parse_as_cli_md_writes_them() {
         let all = || RIGHTS.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let cases: Vec<(&str, Option<(&str, Vec<String>)>)> = vec![
+        type Parsed<'a> = Option<(&'a str, Vec<String>)>;
+        let cases: Vec<(&str, Parsed)> = vec![
             ("uid:1000:use", Some(("uid:1000", vec!["use".into()]))),
             (
                 "gid:26:control,use",

@@ -11,11 +11,13 @@
 //! [`crate::discovery`]); the daemon only carries calls to them and serializes device work.
 
 pub mod client;
+pub mod devices;
 pub mod peer;
 pub mod server;
 pub mod wire;
 
 pub use client::Client;
+pub use devices::{Devices, DiscoverFn, Discovered, DiscoveredLibrary};
 pub use peer::PeerIdentity;
 pub use server::{bind, serve, Backend, Bound, Config, StartError};
 pub use wire::{Call, Status};

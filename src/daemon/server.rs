@@ -455,3 +455,110 @@ async fn send(w: &mut OwnedWriteHalf, reply: &Reply) -> Result<(), WireError> {
     let body = serde_json::to_vec(reply)?;
     wire::write_frame(w, &body).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::daemon::client::Client;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A backend that answers every call with its name and counts open sessions.
+    #[derive(Default)]
+    struct Echo {
+        open: AtomicUsize,
+    }
+
+    impl Backend for Echo {
+        type Session = u32;
+        fn open_session(&self, who: &PeerIdentity, app: &str) -> Result<u32, Status> {
+            if app == "refuse-me" {
+                return Err(Status::not_ready("starting"));
+            }
+            self.open.fetch_add(1, Ordering::SeqCst);
+            Ok(who.uid)
+        }
+        fn close_session(&self, _: u32) {
+            self.open.fetch_sub(1, Ordering::SeqCst);
+        }
+        fn call(&self, uid: &u32, call: Call) -> Result<Value, Status> {
+            if let Call::Library { rescan: true } = call {
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            Ok(serde_json::json!({"call": call.name(), "uid": uid}))
+        }
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn serves_sessions_and_shuts_down_cleanly() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut config = Config::new(tmp.path().join("s.sock"));
+        config.socket_group = Some("no-such-group-for-reel".into());
+        let bound = bind(&config).unwrap();
+        let path = bound.path().to_path_buf();
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o660);
+        // Bound: a second claim on the same path is refused.
+        assert!(matches!(
+            bind(&config),
+            Err(StartError::AlreadyServing { .. })
+        ));
+
+        let backend = Arc::new(Echo::default());
+        let rt = runtime();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = rt.spawn(serve(bound, backend.clone(), config.clone(), async {
+            let _ = stop_rx.await;
+        }));
+
+        let mut c = Client::connect(&path, "t").unwrap();
+        assert_eq!(c.welcome().identity.uid, nix::unistd::geteuid().as_raw());
+        let v: Value = c.call(Call::MediaTypes {}).unwrap();
+        assert_eq!(v["call"], "media_types");
+        assert_eq!(backend.open.load(Ordering::SeqCst), 1);
+        let refused = Client::connect(&path, "refuse-me").unwrap_err();
+        assert_eq!(refused.code, 21);
+
+        // A request in flight when the stop comes is still answered.
+        let slow = std::thread::spawn(move || c.call_value(Call::Library { rescan: true }));
+        std::thread::sleep(Duration::from_millis(100));
+        stop_tx.send(()).unwrap();
+        let answered = slow.join().unwrap();
+        assert_eq!(answered.unwrap()["call"], "library");
+        rt.block_on(server).unwrap().unwrap();
+        assert!(!path.exists(), "the socket is removed");
+        assert_eq!(backend.open.load(Ordering::SeqCst), 0, "sessions closed");
+        // And the path can be claimed again.
+        drop(bind(&config).unwrap());
+    }
+
+    #[test]
+    fn over_the_connection_limit_clients_get_busy() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut config = Config::new(tmp.path().join("s.sock"));
+        config.max_connections = 2;
+        let bound = bind(&config).unwrap();
+        let path = bound.path().to_path_buf();
+        let rt = runtime();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = rt.spawn(serve(bound, Arc::new(Echo::default()), config, async {
+            let _ = stop_rx.await;
+        }));
+        let a = Client::connect(&path, "a").unwrap();
+        let b = Client::connect(&path, "b").unwrap();
+        let third = Client::connect(&path, "c").unwrap_err();
+        assert_eq!((third.name.as_str(), third.code), ("ERROR_BUSY", 170));
+        drop((a, b));
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(Client::connect(&path, "d").is_ok(), "slots are given back");
+        stop_tx.send(()).unwrap();
+        rt.block_on(server).unwrap().unwrap();
+    }
+}
