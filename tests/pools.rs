@@ -173,14 +173,23 @@ fn every_pool_command_round_trips_with_the_documented_json() {
     );
 
     // show: every field.
-    let shown = d.reel(&["pool", "show", r"\App\Pool", "--json"]).ok();
+    let mut shown = d.reel(&["pool", "show", r"\App\Pool", "--json"]).ok();
+    for stamp in ["created_ms", "modified_ms"] {
+        let t = shown["pool"].as_object_mut().unwrap().remove(stamp);
+        assert!(
+            t.and_then(|t| t.as_i64())
+                .is_some_and(|t| t > 1_600_000_000_000),
+            "{stamp}"
+        );
+    }
     assert_eq!(
         shown,
         json!({"pool": {
-            "id": pool_id, "name": "\\App\\Pool", "type": "application",
+            "id": pool_id, "name": "\\App\\Pool", "type": "application", "pool_type": 1000,
             "media_type": "LTO-8", "media_type_id": lto8, "parent": app_id, "description": "",
             "allocation_policy": 0, "deallocation_policy": 0, "max_allocates": 0,
             "physical_media": 0, "logical_media": 0, "child_pools": 0, "owner": {"uid": 0},
+            "enabled": true,
         }})
     );
     let shown_app = d.reel(&["pool", "show", "App", "--json"]).ok();

@@ -81,8 +81,24 @@ pub mod daemon {
                 .env("RUST_LOG", "warn")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
-                .stderr(Stdio::piped());
+                .stderr(self.log_file());
             cmd
+        }
+
+        /// The daemon's stderr goes to `daemon.log` in its directory (appended across restarts;
+        /// a pipe nobody reads would block the daemon once full).
+        fn log_file(&self) -> Stdio {
+            fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.dir.join("daemon.log"))
+                .map(Stdio::from)
+                .expect("daemon log file")
+        }
+
+        /// What the daemon wrote on stderr so far.
+        pub fn log(&self) -> String {
+            fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default()
         }
 
         /// Starts (again) on the same files and waits until it serves.
@@ -98,12 +114,11 @@ pub mod daemon {
             let deadline = Instant::now() + Duration::from_secs(30);
             loop {
                 if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
-                    let mut err = String::new();
-                    if let Some(mut e) = self.child.take().and_then(|mut c| c.stderr.take()) {
-                        use std::io::Read;
-                        let _ = e.read_to_string(&mut err);
-                    }
-                    panic!("the daemon exited during start-up ({status}): {err}");
+                    self.child = None;
+                    panic!(
+                        "the daemon exited during start-up ({status}): {}",
+                        self.log()
+                    );
                 }
                 if let Ok(mut c) = Client::connect(&self.socket, "test") {
                     let ready = c.call_value(Call::Enumerate {
@@ -135,17 +150,12 @@ pub mod daemon {
             }
         }
 
-        /// Sends SIGTERM and waits for the exit; returns the status and stderr.
+        /// Sends SIGTERM and waits for the exit; returns the status and the log.
         pub fn terminate(&mut self) -> (std::process::ExitStatus, String) {
             let mut c = self.child.take().expect("running");
             signal(c.id(), "TERM");
             let out = wait_with_timeout(&mut c, Duration::from_secs(20));
-            let mut err = String::new();
-            if let Some(mut e) = c.stderr.take() {
-                use std::io::Read;
-                let _ = e.read_to_string(&mut err);
-            }
-            (out, err)
+            (out, self.log())
         }
 
         /// Resident memory of the daemon in KiB (VmRSS).
@@ -337,10 +347,11 @@ pub mod daemon {
             .output()
             .expect("run the peer helper");
         let stdout = String::from_utf8_lossy(&out.stdout);
-        let line = |prefix: &str| {
+        // libtest may print "test NAME ... " on the same line before the helper's output.
+        let line = |marker: &str| {
             stdout
                 .lines()
-                .find_map(|l| l.strip_prefix(prefix).map(str::to_owned))
+                .find_map(|l| l.find(marker).map(|i| l[i + marker.len()..].to_owned()))
         };
         let identity = line("PEER-IDENTITY:").map(|l| serde_json::from_str(&l).unwrap());
         let results = line("PEER-RESULT:").unwrap_or_else(|| {

@@ -31,6 +31,12 @@ pub struct Discovered {
 pub struct DiscoveredLibrary {
     /// The changer's serial number.
     pub serial: String,
+    /// The changer's INQUIRY vendor.
+    pub vendor: String,
+    /// The changer's INQUIRY product.
+    pub product: String,
+    /// The changer's INQUIRY revision.
+    pub revision: String,
     /// Media types at least one of its drives can read.
     pub media_types: Vec<MediaType>,
 }

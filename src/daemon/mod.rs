@@ -13,6 +13,7 @@
 pub mod client;
 pub mod devices;
 pub mod peer;
+pub mod rsm;
 pub mod server;
 pub mod wire;
 

@@ -118,6 +118,12 @@ impl Bound {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Gives the path up without serving (a start-up step after binding failed): the socket
+    /// file is removed and the lock released.
+    pub fn abandon(self) {
+        let _ = fs::remove_file(&self.path);
+    }
 }
 
 /// Claims the socket path: takes `<socket>.lock`, refuses when a live daemon answers, replaces
