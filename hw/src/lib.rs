@@ -22,6 +22,8 @@ pub mod sense;
 mod status;
 
 pub use device::{DeviceInfo, DeviceSource, PeripheralType};
+pub use linux::{SgError, SgSource, SgTransport};
+pub use sense::{asc_text, FieldPointer, Sense, SenseError, SenseFormat, SenseKey};
 pub use status::ScsiStatus;
 
 use std::fmt;

@@ -8,10 +8,13 @@
 use std::sync::{Arc, Mutex};
 
 use reel::daemon::rsm::RsmBackend;
-use reel::daemon::{self, Config, Devices, DiscoverFn, StartError, Status};
+use reel::daemon::{
+    self, Config, Devices, DiscoverFn, Discovered, DiscoveredLibrary, StartError, Status,
+};
+use reel::discovery::{DiscoverOptions, Reporter};
 use reel::pool::{self, Rsm};
 use tokio::signal::unix::{signal, SignalKind};
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use super::args::{DeviceChoice, ServeArgs};
 use super::Failure;
@@ -28,12 +31,41 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
 
 /// The one point where discovery plugs into the daemon: the device choice becomes a function
 /// the device thread runs at start-up and on every rescan.
+///
+/// # Errors
+/// A layout that does not load, a simulator socket that does not answer.
 fn discoverer(choice: &DeviceChoice) -> Result<DiscoverFn, Failure> {
-    let _ = choice;
-    Ok(Box::new(|_| {
-        Ok(reel::daemon::Discovered {
-            document: serde_json::json!({"libraries": [], "unmatched_drives": []}),
-            libraries: vec![],
+    let mut chosen = super::devices::choose(choice)?;
+    let only = chosen.only.take();
+    Ok(Box::new(move |rescan| {
+        let progress: Reporter = Arc::new(|line: &str| info!("{line}"));
+        let opts = DiscoverOptions {
+            rescan,
+            only: only.clone(),
+            progress: Some(progress),
+        };
+        let mut inventory = reel::discovery::discover(&mut chosen.source, &opts)
+            .map_err(|e| super::devices::failure(&e).message)?;
+        for w in &inventory.warnings {
+            warn!("discovery: {w}");
+        }
+        inventory.stats = None;
+        let document = serde_json::to_value(&inventory)
+            .map_err(|e| format!("cannot encode the inventory: {e}"))?;
+        let libraries = inventory
+            .libraries
+            .iter()
+            .map(|l| DiscoveredLibrary {
+                serial: l.serial().to_owned(),
+                vendor: l.changer.vendor.clone(),
+                product: l.changer.product.clone(),
+                revision: l.changer.revision.clone(),
+                media_types: l.detected_media_types(),
+            })
+            .collect();
+        Ok(Discovered {
+            document,
+            libraries,
         })
     }))
 }

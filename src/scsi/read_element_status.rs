@@ -1,0 +1,1037 @@
+//! READ ELEMENT STATUS (0xB8): what each element of a changer holds (scsi-reference §5).
+//!
+//! CDB (12): byte 1 bit 4 VOLTAG, bits 3..0 element type; bytes 2..3 starting element address;
+//! 4..5 number of elements; byte 6 bit 1 CURDATA, bit 0 DVCID; bytes 7..9 allocation length.
+//!
+//! The reply is an 8-byte header, then one page per element type (an 8-byte page header, then
+//! descriptors of the page's descriptor length). The parser trusts only the bytes actually
+//! transferred:
+//! - it always steps by the page's descriptor length;
+//! - a header or page byte count that claims more than arrived marks the result
+//!   [`incomplete`](ElementStatus::incomplete) and a trailing partial descriptor is dropped
+//!   (never an error: the driver continues from the next address);
+//! - a page byte count a few bytes short of a whole descriptor that did arrive (an emulator
+//!   quirk) is rounded up to that descriptor;
+//! - zero bytes after the last page (a device that does not report its residual) end the
+//!   report, and so do bytes after a good page that are no page header (the report is then
+//!   marked incomplete when they lie inside the announced byte count);
+//! - volume tag fields of 36 bytes (SMC) and 32 bytes (a quirk) are told apart by the
+//!   descriptor length and the layout of what follows; a descriptor too short for a tag has
+//!   none;
+//! - the device identifier (DVCID) is read only when the descriptor holds it whole.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::inquiry::Designator;
+use super::reader::{ascii_field, Reader};
+use super::ParseError;
+
+/// Default timeout: a changer command (scsi-reference §8).
+pub const TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Largest allocation length the CDB can carry (24 bits).
+pub const MAX_ALLOCATION_LENGTH: u32 = 0xFF_FFFF;
+
+/// Element type code (open newtype). Unknown values pass through.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ElementType(pub u8);
+
+impl ElementType {
+    /// All element types (in a request; reel never sends it, see the changer driver).
+    pub const ALL: ElementType = ElementType(0);
+    /// Medium transport (robot arm).
+    pub const TRANSPORT: ElementType = ElementType(1);
+    /// Storage (slot).
+    pub const STORAGE: ElementType = ElementType(2);
+    /// Import/export (mail slot).
+    pub const IMPORT_EXPORT: ElementType = ElementType(3);
+    /// Data transfer (drive).
+    pub const DATA_TRANSFER: ElementType = ElementType(4);
+
+    /// The type's name, or `None` for a value this table does not know.
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self {
+            ElementType::ALL => "all",
+            ElementType::TRANSPORT => "medium transport",
+            ElementType::STORAGE => "storage",
+            ElementType::IMPORT_EXPORT => "import/export",
+            ElementType::DATA_TRANSFER => "data transfer",
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Debug for ElementType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(n) => f.write_str(n),
+            None => write!(f, "ElementType({:#x})", self.0),
+        }
+    }
+}
+
+impl fmt::Display for ElementType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// Medium type of an element descriptor (byte 9 bits 2..0; open newtype).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct MediumType(pub u8);
+
+impl MediumType {
+    /// Unspecified.
+    pub const UNSPECIFIED: MediumType = MediumType(0);
+    /// Data medium.
+    pub const DATA: MediumType = MediumType(1);
+    /// Cleaning medium.
+    pub const CLEANING: MediumType = MediumType(2);
+    /// Diagnostic medium.
+    pub const DIAGNOSTIC: MediumType = MediumType(3);
+    /// WORM medium.
+    pub const WORM: MediumType = MediumType(4);
+
+    /// The name, or `None` for a value this table does not know.
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self {
+            MediumType::UNSPECIFIED => "unspecified",
+            MediumType::DATA => "data",
+            MediumType::CLEANING => "cleaning",
+            MediumType::DIAGNOSTIC => "diagnostic",
+            MediumType::WORM => "WORM",
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Debug for MediumType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(n) => f.write_str(n),
+            None => write!(f, "MediumType({:#x})", self.0),
+        }
+    }
+}
+
+/// One READ ELEMENT STATUS request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request {
+    /// Element type to report.
+    pub element_type: ElementType,
+    /// First element address to report.
+    pub start: u16,
+    /// Number of elements to report.
+    pub count: u16,
+    /// VOLTAG: report volume tags (barcodes).
+    pub voltag: bool,
+    /// CURDATA: report what the changer knows without moving anything (SMC-3).
+    pub curdata: bool,
+    /// DVCID: report device identifiers (data transfer elements).
+    pub dvcid: bool,
+    /// Allocation length (clamped to 24 bits).
+    pub allocation_length: u32,
+}
+
+impl Request {
+    /// A request for `count` elements of `element_type` from `start`, without tags or
+    /// identifiers, with allocation length 0xFFFF.
+    pub fn new(element_type: ElementType, start: u16, count: u16) -> Self {
+        Request {
+            element_type,
+            start,
+            count,
+            voltag: false,
+            curdata: false,
+            dvcid: false,
+            allocation_length: 0xFFFF,
+        }
+    }
+
+    /// The CDB.
+    pub fn cdb(&self) -> [u8; 12] {
+        let [s0, s1] = self.start.to_be_bytes();
+        let [n0, n1] = self.count.to_be_bytes();
+        let [_, a0, a1, a2] = self
+            .allocation_length
+            .min(MAX_ALLOCATION_LENGTH)
+            .to_be_bytes();
+        [
+            0xB8,
+            (u8::from(self.voltag) << 4) | (self.element_type.0 & 0x0F),
+            s0,
+            s1,
+            n0,
+            n1,
+            (u8::from(self.curdata) << 1) | u8::from(self.dvcid),
+            a0,
+            a1,
+            a2,
+            0,
+            0,
+        ]
+    }
+}
+
+/// A volume tag (barcode label).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeTag {
+    /// The identifier, trimmed of space/NUL padding.
+    pub identifier: String,
+    /// The volume sequence number (absent in a 32-byte tag field).
+    pub sequence: Option<u16>,
+}
+
+/// One element descriptor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElementDescriptor {
+    /// Type of the page the descriptor came in.
+    pub element_type: ElementType,
+    /// Element address (the real address, never a position).
+    pub address: u16,
+    /// FULL: the element holds a cartridge.
+    pub full: bool,
+    /// IMPEXP: the cartridge was put in by an operator (import/export elements).
+    pub impexp: bool,
+    /// EXCEPT: the element is in an abnormal state; see `asc`/`ascq`.
+    pub except: bool,
+    /// ACCESS: a transport can reach the element.
+    pub access: bool,
+    /// EXENAB: the element can export (import/export elements).
+    pub export_enabled: bool,
+    /// INENAB: the element can import (import/export elements).
+    pub import_enabled: bool,
+    /// Additional sense code of the element's state.
+    pub asc: u8,
+    /// Additional sense code qualifier.
+    pub ascq: u8,
+    /// ED: the element is disabled.
+    pub disabled: bool,
+    /// INVERT: the cartridge was turned over on its way here.
+    pub invert: bool,
+    /// Medium type of the cartridge, when the changer knows it.
+    pub medium_type: MediumType,
+    /// Where the cartridge came from (present when SVALID is set).
+    pub source: Option<u16>,
+    /// Primary volume tag, when reported and not blank.
+    pub primary_tag: Option<VolumeTag>,
+    /// Alternate volume tag, when reported and not blank.
+    pub alternate_tag: Option<VolumeTag>,
+    /// Device identifier (DVCID) of a data transfer element, when reported whole.
+    pub device_id: Option<Designator>,
+}
+
+/// One element status page (one element type).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElementPage {
+    /// Element type of the page.
+    pub element_type: ElementType,
+    /// PVOLTAG: descriptors carry a primary volume tag field.
+    pub pvoltag: bool,
+    /// AVOLTAG: descriptors carry an alternate volume tag field.
+    pub avoltag: bool,
+    /// Length of each descriptor.
+    pub descriptor_length: u16,
+    /// The page's byte count as the device announced it.
+    pub byte_count: u32,
+    /// The complete descriptors.
+    pub descriptors: Vec<ElementDescriptor>,
+    /// A trailing partial descriptor was dropped.
+    pub dropped_partial: bool,
+}
+
+/// A parsed READ ELEMENT STATUS reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElementStatus {
+    /// First element address reported (header).
+    pub first_address: u16,
+    /// Number of elements available (header).
+    pub available: u16,
+    /// Byte count of report available (header; all pages, excluding the header).
+    pub byte_count: u32,
+    /// The pages.
+    pub pages: Vec<ElementPage>,
+    /// The report is not whole: the device announced more than arrived, or a partial
+    /// descriptor was dropped. Continue from the address after the last descriptor.
+    pub incomplete: bool,
+}
+
+impl ElementStatus {
+    /// Every complete descriptor, page after page.
+    pub fn descriptors(&self) -> impl Iterator<Item = &ElementDescriptor> {
+        self.pages.iter().flat_map(|p| p.descriptors.iter())
+    }
+
+    /// Number of complete descriptors.
+    pub fn len(&self) -> usize {
+        self.pages.iter().map(|p| p.descriptors.len()).sum()
+    }
+
+    /// True when no descriptor was read.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Consumes the status, returning every complete descriptor.
+    pub fn into_descriptors(self) -> Vec<ElementDescriptor> {
+        self.pages.into_iter().flat_map(|p| p.descriptors).collect()
+    }
+}
+
+const HEADER: &str = "element status header";
+const PAGE_HEADER: &str = "element status page header";
+const DESCRIPTOR: &str = "element descriptor";
+
+/// The fixed part of a descriptor, before tags and identifier.
+const FIXED_LEN: usize = 12;
+
+/// Parses a READ ELEMENT STATUS reply: pass only the bytes actually transferred.
+///
+/// # Errors
+/// - [`ParseError::Truncated`] (`element status header`) when fewer than 8 bytes arrived;
+/// - [`ParseError::InvalidField`] (`element status page element type`, `element descriptor
+///   length`) when the first page header is not zero padding, lies within the announced byte
+///   count, and names no element type or a descriptor shorter than 12 bytes. Such bytes after
+///   a good page end the report instead (marked incomplete).
+pub fn parse(bytes: &[u8]) -> Result<ElementStatus, ParseError> {
+    let mut r = Reader::new(bytes);
+    let first_address = r.u16(HEADER)?;
+    let available = r.u16(HEADER)?;
+    r.skip(1, HEADER)?;
+    let byte_count = r.u24(HEADER)?;
+    let body_start = r.position();
+    let mut incomplete = byte_count as usize > r.remaining();
+    let mut pages = Vec::new();
+    while r.remaining() >= 8 {
+        let within_count = r.position() - body_start < byte_count as usize;
+        let mut peek = r.clone();
+        let head = peek.take(8, PAGE_HEADER)?;
+        if head.iter().all(|&b| b == 0) {
+            break;
+        }
+        let element_type = ElementType(head[0]);
+        let descriptor_length = u16::from_be_bytes([head[2], head[3]]);
+        let valid_type = (1..=4).contains(&element_type.0);
+        let valid_len = usize::from(descriptor_length) >= FIXED_LEN;
+        if !(valid_type && valid_len) {
+            if !pages.is_empty() || !within_count {
+                // After a good page, bytes that are no page header are not trusted: the report
+                // ends here, and inside the announced count it is incomplete (the driver
+                // re-reads from the next address).
+                incomplete |= within_count;
+                break;
+            }
+            return Err(if valid_type {
+                ParseError::InvalidField {
+                    what: "element descriptor length",
+                    value: u64::from(descriptor_length),
+                }
+            } else {
+                ParseError::InvalidField {
+                    what: "element status page element type",
+                    value: u64::from(head[0]),
+                }
+            });
+        }
+        r = peek;
+        let pvoltag = head[1] & 0x80 != 0;
+        let avoltag = head[1] & 0x40 != 0;
+        let page_count = u32::from_be_bytes([0, head[5], head[6], head[7]]);
+        let dl = usize::from(descriptor_length);
+        let announced = page_count as usize;
+        if announced > r.remaining() {
+            incomplete = true;
+        }
+        let mut n = announced.min(r.remaining());
+        // A count a little short of a whole descriptor that did arrive: take the descriptor.
+        let rounded = n.div_ceil(dl) * dl;
+        if rounded <= r.remaining() {
+            n = rounded;
+        }
+        let mut pr = r.sub(n, "element status page")?;
+        let mut descriptors = Vec::with_capacity(n / dl);
+        while pr.remaining() >= dl {
+            let d = pr.take(dl, DESCRIPTOR)?;
+            descriptors.push(parse_descriptor(d, element_type, pvoltag, avoltag)?);
+        }
+        let dropped_partial = !pr.is_empty();
+        incomplete |= dropped_partial;
+        pages.push(ElementPage {
+            element_type,
+            pvoltag,
+            avoltag,
+            descriptor_length,
+            byte_count: page_count,
+            descriptors,
+            dropped_partial,
+        });
+    }
+    if r.remaining() > 0 && r.position() - body_start < byte_count as usize {
+        // A page header cut short inside the announced report.
+        incomplete = true;
+    }
+    Ok(ElementStatus {
+        first_address,
+        available,
+        byte_count,
+        pages,
+        incomplete,
+    })
+}
+
+/// How well `dv` reads as the identification descriptor area after the tags: `None` when it
+/// cannot be one, `Some(true)` when it holds a real identifier (a code set and a value that
+/// fits), `Some(false)` when it is empty or zero.
+fn identifier_fit(dv: &[u8]) -> Option<bool> {
+    match dv {
+        [] => Some(false),
+        _ if dv.iter().all(|&b| b == 0) => Some(false),
+        [cs, _, 0, len, ..] if (cs & 0x0F) <= 3 && 4 + usize::from(*len) <= dv.len() => {
+            Some(*len > 0 && (1..=3).contains(&(cs & 0x0F)))
+        }
+        _ => None,
+    }
+}
+
+/// Size of each volume tag field in `rest` (the descriptor after its fixed part): 36 bytes
+/// (SMC), or 32 bytes (a quirk) when what follows the tags only reads as an identifier at
+/// that offset.
+fn tag_field_len(rest: &[u8], tags: usize) -> usize {
+    if tags == 0 {
+        return 0;
+    }
+    let fit = |len: usize| rest.get(len * tags..).and_then(identifier_fit);
+    for strong in [true, false] {
+        for len in [36, 32] {
+            if fit(len).is_some_and(|s| s || !strong) {
+                return len;
+            }
+        }
+    }
+    if rest.len() >= 36 * tags {
+        36
+    } else {
+        32
+    }
+}
+
+fn read_tag(r: &mut Reader<'_>, field_len: usize) -> Option<VolumeTag> {
+    if r.remaining() < 32 {
+        // Too short for an identifier: no tag.
+        r.take_up_to(r.remaining());
+        return None;
+    }
+    let field = r.take_up_to(field_len);
+    let identifier = ascii_field(&field[..32]);
+    let sequence = field.get(34..36).map(|s| u16::from_be_bytes([s[0], s[1]]));
+    (!identifier.is_empty()).then_some(VolumeTag {
+        identifier,
+        sequence,
+    })
+}
+
+fn parse_descriptor(
+    d: &[u8],
+    element_type: ElementType,
+    pvoltag: bool,
+    avoltag: bool,
+) -> Result<ElementDescriptor, ParseError> {
+    let mut r = Reader::new(d);
+    let address = r.u16(DESCRIPTOR)?;
+    let flags = r.u8(DESCRIPTOR)?;
+    r.skip(1, DESCRIPTOR)?;
+    let asc = r.u8(DESCRIPTOR)?;
+    let ascq = r.u8(DESCRIPTOR)?;
+    r.skip(3, DESCRIPTOR)?;
+    let b9 = r.u8(DESCRIPTOR)?;
+    let source = r.u16(DESCRIPTOR)?;
+    let rest = &d[r.position()..];
+    let tags = usize::from(pvoltag) + usize::from(avoltag);
+    let field_len = tag_field_len(rest, tags);
+    let primary_tag = if pvoltag {
+        read_tag(&mut r, field_len)
+    } else {
+        None
+    };
+    let alternate_tag = if avoltag {
+        read_tag(&mut r, field_len)
+    } else {
+        None
+    };
+    let device_id = if r.remaining() >= 4 {
+        Designator::read(&mut r.clone())
+            .ok()
+            .filter(|id| !id.value.is_empty())
+    } else {
+        None
+    };
+    Ok(ElementDescriptor {
+        element_type,
+        address,
+        full: flags & 0x01 != 0,
+        impexp: flags & 0x02 != 0,
+        except: flags & 0x04 != 0,
+        access: flags & 0x08 != 0,
+        export_enabled: flags & 0x10 != 0,
+        import_enabled: flags & 0x20 != 0,
+        asc,
+        ascq,
+        disabled: b9 & 0x08 != 0,
+        invert: b9 & 0x40 != 0,
+        medium_type: MediumType(b9 & 0x07),
+        source: (b9 & 0x80 != 0).then_some(source),
+        primary_tag,
+        alternate_tag,
+        device_id,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    //! A small builder for hand-made replies, shared with the changer driver's tests.
+
+    use super::*;
+
+    /// One descriptor to build.
+    #[derive(Debug, Clone, Default)]
+    pub struct D {
+        pub address: u16,
+        pub flags: u8,
+        pub asc: u8,
+        pub ascq: u8,
+        pub b9: u8,
+        pub source: u16,
+        pub primary: Option<String>,
+        pub alternate: Option<String>,
+        /// (code set, designator type, value)
+        pub dvcid: Option<(u8, u8, Vec<u8>)>,
+    }
+
+    impl D {
+        /// An element at `address`.
+        pub fn at(address: u16) -> Self {
+            D {
+                address,
+                flags: 0x08,
+                ..D::default()
+            }
+        }
+
+        /// Full, with the given primary tag.
+        pub fn full(address: u16, tag: &str) -> Self {
+            D {
+                flags: 0x09,
+                primary: Some(tag.to_owned()),
+                ..D::at(address)
+            }
+        }
+
+        /// With a device identifier.
+        pub fn dvcid(self, code_set: u8, designator_type: u8, value: &[u8]) -> Self {
+            D {
+                dvcid: Some((code_set, designator_type, value.to_vec())),
+                ..self
+            }
+        }
+
+        /// Encodes the descriptor with tag fields of `tag_len` bytes, padded to `len`.
+        pub fn bytes(&self, len: usize, pvoltag: bool, avoltag: bool, tag_len: usize) -> Vec<u8> {
+            let mut v = self.address.to_be_bytes().to_vec();
+            v.extend([self.flags, 0, self.asc, self.ascq, 0, 0, 0, self.b9]);
+            v.extend(self.source.to_be_bytes());
+            for (on, tag) in [(pvoltag, &self.primary), (avoltag, &self.alternate)] {
+                if on {
+                    let mut t = tag.as_deref().unwrap_or("").as_bytes().to_vec();
+                    t.resize(32, b' ');
+                    if tag_len == 36 {
+                        t.extend([0, 0, 0, 1]);
+                    }
+                    v.extend(t);
+                }
+            }
+            if let Some((cs, ty, value)) = &self.dvcid {
+                v.extend([*cs, *ty, 0, value.len() as u8]);
+                v.extend_from_slice(value);
+            }
+            if v.len() > len {
+                // Only a tag field may be cut (a descriptor too short for its tag).
+                assert!(len < FIXED_LEN + tag_len, "descriptor {} > {len}", v.len());
+                v.truncate(len);
+            }
+            v.resize(len, 0);
+            v
+        }
+    }
+
+    /// Builds a page of `ty` with descriptors of `len` bytes.
+    pub fn page(ty: ElementType, pvoltag: bool, avoltag: bool, len: usize, ds: &[D]) -> Vec<u8> {
+        page_with(ty, pvoltag, avoltag, len, 36, ds)
+    }
+
+    /// [`page`] with a chosen tag field length.
+    pub fn page_with(
+        ty: ElementType,
+        pvoltag: bool,
+        avoltag: bool,
+        len: usize,
+        tag_len: usize,
+        ds: &[D],
+    ) -> Vec<u8> {
+        let body: Vec<u8> = ds
+            .iter()
+            .flat_map(|d| d.bytes(len, pvoltag, avoltag, tag_len))
+            .collect();
+        let flags = (u8::from(pvoltag) << 7) | (u8::from(avoltag) << 6);
+        let [_, c0, c1, c2] = (body.len() as u32).to_be_bytes();
+        let [l0, l1] = (len as u16).to_be_bytes();
+        let mut v = vec![ty.0, flags, l0, l1, 0, c0, c1, c2];
+        v.extend(body);
+        v
+    }
+
+    /// Builds a whole reply: header (announcing exactly the pages) + pages.
+    pub fn report(first: u16, available: u16, pages: &[Vec<u8>]) -> Vec<u8> {
+        let body: Vec<u8> = pages.concat();
+        let [_, c0, c1, c2] = (body.len() as u32).to_be_bytes();
+        let [f0, f1] = first.to_be_bytes();
+        let [a0, a1] = available.to_be_bytes();
+        let mut v = vec![f0, f1, a0, a1, 0, c0, c1, c2];
+        v.extend(body);
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::*;
+    use super::*;
+    use crate::scsi::inquiry::{CodeSet, DesignatorType};
+
+    const DT: ElementType = ElementType::DATA_TRANSFER;
+    const ST: ElementType = ElementType::STORAGE;
+
+    #[test]
+    fn cdbs_are_byte_exact() {
+        let req = |t, s, n| Request::new(t, s, n);
+        let cases: &[(Request, [u8; 12])] = &[
+            (
+                req(ST, 0x1000, 50),
+                [
+                    0xB8, 0x02, 0x10, 0x00, 0x00, 0x32, 0x00, 0x00, 0xFF, 0xFF, 0, 0,
+                ],
+            ),
+            (
+                Request {
+                    voltag: true,
+                    allocation_length: 0x0001_2345,
+                    ..req(ST, 0x1000, 0xFFFF)
+                },
+                [
+                    0xB8, 0x12, 0x10, 0x00, 0xFF, 0xFF, 0x00, 0x01, 0x23, 0x45, 0, 0,
+                ],
+            ),
+            (
+                Request {
+                    voltag: true,
+                    dvcid: true,
+                    curdata: true,
+                    ..req(DT, 0x0100, 4)
+                },
+                [
+                    0xB8, 0x14, 0x01, 0x00, 0x00, 0x04, 0x03, 0x00, 0xFF, 0xFF, 0, 0,
+                ],
+            ),
+            (
+                Request {
+                    dvcid: true,
+                    allocation_length: 0x0200_0000,
+                    ..req(DT, 0, 1)
+                },
+                [0xB8, 0x04, 0, 0, 0, 1, 0x01, 0xFF, 0xFF, 0xFF, 0, 0],
+            ),
+            (
+                req(ElementType::TRANSPORT, 0, 1),
+                [0xB8, 0x01, 0, 0, 0, 1, 0, 0x00, 0xFF, 0xFF, 0, 0],
+            ),
+        ];
+        for (r, want) in cases {
+            assert_eq!(&r.cdb(), want, "{r:?}");
+        }
+    }
+
+    #[test]
+    fn literal_storage_reply_with_tags() {
+        // Two storage elements, 52-byte descriptors (12 + 36 + 4 empty DVCID header), PVOLTAG.
+        let mut bytes = vec![
+            0x10, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x70, // header: 8 + 2*52 = 112
+            0x02, 0x80, 0x00, 0x34, 0x00, 0x00, 0x00, 0x68, // page: storage, PVOLTAG, 52, 104
+        ];
+        // 0x1000: full, data medium, came from 0x0100, tag ABC001L8 seq 1.
+        bytes.extend([0x10, 0x00, 0x09, 0, 0, 0, 0, 0, 0, 0x81, 0x01, 0x00]);
+        let mut tag = b"ABC001L8".to_vec();
+        tag.resize(32, b' ');
+        bytes.extend(&tag);
+        bytes.extend([0, 0, 0, 1, 0, 0, 0, 0]);
+        // 0x1001: empty, exception 83/00, disabled.
+        bytes.extend([0x10, 0x01, 0x04, 0, 0x83, 0x00, 0, 0, 0, 0x08, 0, 0]);
+        bytes.extend([b' '; 32]);
+        bytes.extend([0; 8]);
+        let s = parse(&bytes).unwrap();
+        assert!(!s.incomplete);
+        assert_eq!(
+            (s.first_address, s.available, s.byte_count),
+            (0x1000, 2, 112)
+        );
+        let d: Vec<_> = s.descriptors().collect();
+        assert_eq!(d.len(), 2);
+        assert_eq!(
+            *d[0],
+            ElementDescriptor {
+                element_type: ST,
+                address: 0x1000,
+                full: true,
+                impexp: false,
+                except: false,
+                access: true,
+                export_enabled: false,
+                import_enabled: false,
+                asc: 0,
+                ascq: 0,
+                disabled: false,
+                invert: false,
+                medium_type: MediumType::DATA,
+                source: Some(0x0100),
+                primary_tag: Some(VolumeTag {
+                    identifier: "ABC001L8".into(),
+                    sequence: Some(1)
+                }),
+                alternate_tag: None,
+                device_id: None,
+            }
+        );
+        assert_eq!(
+            (
+                d[1].address,
+                d[1].full,
+                d[1].except,
+                d[1].asc,
+                d[1].ascq,
+                d[1].disabled
+            ),
+            (0x1001, false, true, 0x83, 0x00, true)
+        );
+        assert_eq!(d[1].primary_tag, None);
+        assert_eq!(d[1].source, None);
+    }
+
+    #[test]
+    fn descriptor_lengths_and_dvcid_forms() {
+        let t10: &[u8] = b"IBM     ULT3580-HH8     10WT034567";
+        let t10_32: &[u8] = b"IBM     ULT3580-HH8     10WT0345";
+        let serial: &[u8] = b"10WT034567";
+        // (descriptor length, pvoltag, tag field, dvcid, want tag, want serial)
+        type Case = (
+            usize,
+            bool,
+            usize,
+            Option<(u8, u8, &'static [u8])>,
+            Option<&'static str>,
+            Option<&'static str>,
+        );
+        let cases: &[Case] = &[
+            (16, false, 36, None, None, None),
+            (16, true, 36, None, None, None), // PVOLTAG but too short for a tag
+            (52, true, 36, None, Some("XYZ002L7"), None),
+            (
+                50,
+                false,
+                36,
+                Some((2, 1, b"IBM     ULT3580-HH8     HU123456")),
+                None,
+                Some("HU123456"),
+            ),
+            (
+                84,
+                true,
+                36,
+                Some((2, 1, t10_32)),
+                Some("XYZ002L7"),
+                Some("10WT0345"),
+            ),
+            (
+                84,
+                true,
+                36,
+                Some((2, 0, serial)),
+                Some("XYZ002L7"),
+                Some("10WT034567"),
+            ),
+            (
+                60,
+                true,
+                36,
+                Some((2, 0, b"SER1")),
+                Some("XYZ002L7"),
+                Some("SER1"),
+            ),
+            (44, true, 32, None, Some("XYZ002L7"), None), // 32-byte tag field
+            (
+                84,
+                true,
+                32,
+                Some((2, 1, t10)),
+                Some("XYZ002L7"),
+                Some("10WT034567"),
+            ),
+            (
+                60,
+                true,
+                32,
+                Some((2, 0, serial)),
+                Some("XYZ002L7"),
+                Some("10WT034567"),
+            ),
+            (
+                96,
+                true,
+                36,
+                Some((2, 1, t10)),
+                Some("XYZ002L7"),
+                Some("10WT034567"),
+            ),
+            // An empty identifier is no identifier.
+            (52, true, 36, Some((2, 0, b"")), Some("XYZ002L7"), None),
+        ];
+        for (i, &(len, pv, tag_len, dvcid, want_tag, want_serial)) in cases.iter().enumerate() {
+            let d = D {
+                dvcid: dvcid.map(|(cs, ty, v)| (cs, ty, v.to_vec())),
+                ..D::full(0x0100, "XYZ002L7")
+            };
+            let bytes = report(0x0100, 1, &[page_with(DT, pv, false, len, tag_len, &[d])]);
+            let s = parse(&bytes).unwrap_or_else(|e| panic!("case {i}: {e}"));
+            assert!(!s.incomplete, "case {i}");
+            let got = s.descriptors().next().unwrap();
+            assert_eq!(got.address, 0x0100, "case {i}");
+            assert_eq!(
+                got.primary_tag.as_ref().map(|t| t.identifier.as_str()),
+                want_tag,
+                "case {i}"
+            );
+            if let Some(t) = &got.primary_tag {
+                assert_eq!(t.sequence, (tag_len == 36).then_some(1), "case {i}");
+            }
+            assert_eq!(
+                got.device_id.as_ref().and_then(|d| d.serial()).as_deref(),
+                want_serial,
+                "case {i}"
+            );
+            if let (Some(id), Some((cs, ty, value))) = (&got.device_id, dvcid) {
+                assert_eq!(id.code_set, CodeSet(cs));
+                assert_eq!(id.designator_type, DesignatorType(ty));
+                assert_eq!(id.value, value);
+            }
+        }
+        // An identifier that runs past the descriptor is not reported.
+        let mut b = report(0x0100, 1, &[page(DT, false, false, 20, &[D::at(0x0100)])]);
+        b[8 + 8 + 12..8 + 8 + 16].copy_from_slice(&[2, 0, 0, 30]);
+        assert_eq!(
+            parse(&b).unwrap().descriptors().next().unwrap().device_id,
+            None
+        );
+    }
+
+    #[test]
+    fn trusts_only_the_bytes_transferred() {
+        let ds: Vec<D> = (0..4).map(|i| D::full(0x1000 + i, "T0000L8")).collect();
+        let full = report(0x1000, 4, &[page(ST, true, false, 52, &ds)]);
+        assert_eq!(full.len(), 8 + 8 + 4 * 52);
+
+        // (name, bytes, complete descriptors, incomplete)
+        let mut claims_more = full.clone();
+        claims_more[5..8].copy_from_slice(&[0x00, 0x40, 0x00]); // 16 KiB announced
+        let eight_short_transfer = full[..full.len() - 8].to_vec();
+        let mut eight_short_count = full.clone();
+        let bc = (full.len() - 8 - 8) as u32;
+        eight_short_count[5..8].copy_from_slice(&bc.to_be_bytes()[1..]);
+        let pc = (4 * 52 - 8) as u32;
+        eight_short_count[13..16].copy_from_slice(&pc.to_be_bytes()[1..]);
+        let mut page_claims_more = full.clone();
+        page_claims_more[13..16].copy_from_slice(&[0, 0x10, 0]);
+        let mut claims_less = full.clone();
+        claims_less[5..8].copy_from_slice(&[0, 0, 60]);
+        let mut zero_padded = full.clone();
+        zero_padded.extend([0u8; 100]);
+        let header_only = full[..8].to_vec();
+        let mid_page_header = full[..12].to_vec();
+        let cases: &[(&str, &[u8], usize, bool)] = &[
+            ("whole", &full, 4, false),
+            ("header claims more than sent", &claims_more, 4, true),
+            ("transfer 8 bytes short", &eight_short_transfer, 3, true),
+            ("byte counts 8 bytes short", &eight_short_count, 4, false),
+            ("page claims more than sent", &page_claims_more, 4, true),
+            ("header claims less than sent", &claims_less, 4, false),
+            ("zero padding after the report", &zero_padded, 4, false),
+            ("header only", &header_only, 0, true),
+            ("cut inside a page header", &mid_page_header, 0, true),
+        ];
+        for &(name, bytes, n, incomplete) in cases {
+            let s = parse(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(s.len(), n, "{name}");
+            assert_eq!(s.incomplete, incomplete, "{name}");
+            let addrs: Vec<u16> = s.descriptors().map(|d| d.address).collect();
+            assert_eq!(
+                addrs,
+                (0x1000..0x1000 + n as u16).collect::<Vec<_>>(),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            parse(&full[..7]),
+            Err(ParseError::Truncated {
+                what: "element status header",
+                needed: 3,
+                available: 2
+            })
+        );
+    }
+
+    #[test]
+    fn a_changer_that_ignores_the_count_and_several_pages() {
+        // Asked for 2 storage elements from 0x1000, the changer sends 5; a second page of
+        // drives follows; each page has its own descriptor length.
+        let st: Vec<D> = (0..5).map(|i| D::at(0x1000 + i)).collect();
+        let dt = [D::at(0x0100).dvcid(2, 0, b"SER9")];
+        let bytes = report(
+            0x1000,
+            5,
+            &[
+                page(ST, false, false, 16, &st),
+                page(DT, false, false, 50, &dt),
+            ],
+        );
+        let s = parse(&bytes).unwrap();
+        assert_eq!(s.pages.len(), 2);
+        assert_eq!(s.pages[0].descriptor_length, 16);
+        assert_eq!(s.pages[1].descriptor_length, 50);
+        assert_eq!(s.len(), 6);
+        assert_eq!(s.pages[1].descriptors[0].element_type, DT);
+        assert_eq!(
+            s.pages[1].descriptors[0]
+                .device_id
+                .as_ref()
+                .unwrap()
+                .serial()
+                .as_deref(),
+            Some("SER9")
+        );
+    }
+
+    #[test]
+    fn alternate_tags_and_flags() {
+        let d = D {
+            flags: 0x3B, // full, impexp, access, exenab, inenab
+            b9: 0x42,    // invert, cleaning
+            alternate: Some("ALT1".into()),
+            ..D::full(0x10, "CLN001L1")
+        };
+        let bytes = report(
+            0x10,
+            1,
+            &[page(ElementType::IMPORT_EXPORT, true, true, 84, &[d])],
+        );
+        let s = parse(&bytes).unwrap();
+        let e = s.descriptors().next().unwrap();
+        assert!(e.full && e.impexp && e.access && e.export_enabled && e.import_enabled);
+        assert!(!e.except && e.invert);
+        assert_eq!(e.medium_type, MediumType::CLEANING);
+        assert_eq!(e.primary_tag.as_ref().unwrap().identifier, "CLN001L1");
+        assert_eq!(e.alternate_tag.as_ref().unwrap().identifier, "ALT1");
+    }
+
+    #[test]
+    fn malformed_page_headers_are_named() {
+        let ok = report(0x1000, 1, &[page(ST, false, false, 16, &[D::at(0x1000)])]);
+        let mut bad_type = ok.clone();
+        bad_type[8] = 7;
+        assert_eq!(
+            parse(&bad_type),
+            Err(ParseError::InvalidField {
+                what: "element status page element type",
+                value: 7
+            })
+        );
+        let mut bad_len = ok.clone();
+        bad_len[10..12].copy_from_slice(&[0, 4]);
+        assert_eq!(
+            parse(&bad_len),
+            Err(ParseError::InvalidField {
+                what: "element descriptor length",
+                value: 4
+            })
+        );
+        // The same garbage after the announced report is ignored.
+        let mut trailing = ok.clone();
+        trailing.extend([7, 0, 0, 4, 0, 0, 0, 16]);
+        let s = parse(&trailing).unwrap();
+        assert_eq!((s.len(), s.incomplete), (1, false));
+        // Inside the announced count, after a good page: the report ends there, incomplete.
+        let mut inside = trailing.clone();
+        inside[5..8].copy_from_slice(&[0, 0, 40]);
+        let s = parse(&inside).unwrap();
+        assert_eq!((s.len(), s.incomplete), (1, true));
+    }
+
+    #[test]
+    fn code_tables_round_trip() {
+        for v in 0..=255u8 {
+            for (name, dbg) in [
+                (ElementType(v).name(), format!("{:?}", ElementType(v))),
+                (MediumType(v).name(), format!("{:?}", MediumType(v))),
+            ] {
+                match name {
+                    Some(n) => assert_eq!(dbg, n),
+                    None => assert!(dbg.ends_with(&format!("({v:#x})")), "{dbg}"),
+                }
+            }
+        }
+        assert_eq!(
+            [
+                ElementType::ALL,
+                ElementType::TRANSPORT,
+                ElementType::STORAGE,
+                ElementType::IMPORT_EXPORT,
+                ElementType::DATA_TRANSFER
+            ]
+            .map(|t| t.0),
+            [0, 1, 2, 3, 4]
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..600)) {
+            if let Ok(s) = parse(&bytes) {
+                for d in s.descriptors() {
+                    let _ = d.device_id.as_ref().map(|i| i.serial());
+                }
+            }
+        }
+
+        #[test]
+        fn never_panics_on_plausible_headers(
+            tail in proptest::collection::vec(proptest::num::u8::ANY, 0..400),
+            ty in 1u8..=4,
+            flags in proptest::num::u8::ANY,
+            dl in 0u16..120,
+            count in 0u32..1000,
+        ) {
+            let mut b = vec![0, 0, 0, 1, 0, 0, 0x10, 0, ty, flags];
+            b.extend(dl.to_be_bytes());
+            b.push(0);
+            b.extend(&count.to_be_bytes()[1..]);
+            b.extend(tail);
+            let _ = parse(&b);
+        }
+    }
+}
