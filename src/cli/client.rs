@@ -284,7 +284,7 @@ fn create(a: PoolCreateArgs, json: bool) -> Result<(), Failure> {
 }
 
 fn pool_summary(p: &PoolInfo) -> Value {
-    json!({"id": p.id, "name": p.name, "type": p.pool_type, "media_type": p.media_type})
+    json!({"id": p.id, "name": p.name, "type": p.kind, "media_type": p.media_type})
 }
 
 fn list(a: PoolListArgs, json: bool) -> Result<(), Failure> {
@@ -316,7 +316,7 @@ fn list(a: PoolListArgs, json: bool) -> Result<(), Failure> {
         .map(|p| {
             vec![
                 p.name.clone(),
-                p.pool_type.clone(),
+                p.kind.clone(),
                 p.media_type.clone().unwrap_or_else(|| "-".into()),
                 p.id.to_string(),
             ]
@@ -337,7 +337,7 @@ fn show(a: PoolNameArgs, json: bool) -> Result<(), Failure> {
     let rows = [
         ("name", p.name.clone()),
         ("id", p.id.to_string()),
-        ("type", p.pool_type.clone()),
+        ("type", p.kind.clone()),
         ("media type", none(p.media_type.clone())),
         ("parent", none(p.parent.map(|u| u.to_string()))),
         ("description", p.description.clone()),

@@ -51,7 +51,8 @@ pub trait Backend: Send + Sync + 'static {
 pub struct Config {
     /// Path of the Unix socket.
     pub socket: PathBuf,
-    /// Group that owns the socket (mode 0660). Missing group: a warning, the primary group kept.
+    /// Group that owns the socket (mode 0660). A group that is missing, or that an unprivileged
+    /// daemon may not give away: a warning, and the socket keeps the primary group.
     pub socket_group: Option<String>,
     /// How long a started frame may take to arrive completely.
     pub frame_timeout: Duration,
@@ -175,8 +176,17 @@ pub fn bind(config: &Config) -> Result<Bound, StartError> {
     let listener = bound.map_err(io_err("bind", &path))?;
     if let Some(group) = &config.socket_group {
         match nix::unistd::Group::from_name(group) {
-            Ok(Some(g)) => nix::unistd::chown(&path, None, Some(g.gid))
-                .map_err(|e| io_err("set the group of", &path)(io::Error::from(e)))?,
+            Ok(Some(g)) => {
+                if let Err(e) = nix::unistd::chown(&path, None, Some(g.gid)) {
+                    // An unprivileged daemon may only give its socket a group it belongs to.
+                    warn!(
+                        group = %group,
+                        socket = %path.display(),
+                        error = %e,
+                        "cannot give the socket its group; it keeps the daemon's primary group"
+                    );
+                }
+            }
             Ok(None) | Err(_) => warn!(
                 group = %group,
                 socket = %path.display(),
@@ -307,7 +317,11 @@ async fn connection<B: Backend>(
         let frame = match tokio::time::timeout(config.frame_timeout, wire::read_frame(&mut r)).await
         {
             Err(_) => {
-                warn!(uid = who.uid, pid = ?who.pid, "frame not completed in time; closing");
+                warn!(
+                    uid = who.uid,
+                    pid = who.pid.unwrap_or(0),
+                    "frame not completed in time; closing"
+                );
                 let status = Status::new(
                     "ERROR_TIMEOUT",
                     1460,
@@ -319,7 +333,7 @@ async fn connection<B: Backend>(
             Ok(Ok(Some(frame))) => frame,
             Ok(Ok(None)) => break,
             Ok(Err(e)) => {
-                warn!(uid = who.uid, pid = ?who.pid, error = %e, "bad frame; closing");
+                warn!(uid = who.uid, pid = who.pid.unwrap_or(0), error = %e, "bad frame; closing");
                 if let WireError::TooLarge { .. } = e {
                     let reply =
                         Reply::from_result(0, Err(Status::invalid_parameter(e.to_string())));
@@ -361,7 +375,7 @@ async fn handle<B: Backend>(
                 .ok()
                 .and_then(|v| v.get("id")?.as_u64())
                 .unwrap_or(0);
-            warn!(uid = who.uid, pid = ?who.pid, error = %e, "malformed request");
+            warn!(uid = who.uid, pid = who.pid.unwrap_or(0), error = %e, "malformed request");
             let status = Status::invalid_parameter(format!("malformed request: {e}"));
             return (Reply::from_result(id, Err(status)), false);
         }
@@ -436,9 +450,15 @@ async fn handle<B: Backend>(
     };
     let micros = started.elapsed().as_micros() as u64;
     match &result {
-        Ok(_) => debug!(uid = who.uid, pid = ?who.pid, call = name, micros, "ok"),
+        Ok(_) => debug!(
+            uid = who.uid,
+            pid = who.pid.unwrap_or(0),
+            call = name,
+            micros,
+            "ok"
+        ),
         Err(s) => {
-            warn!(uid = who.uid, pid = ?who.pid, call = name, micros, error = %s.name, code = s.code, message = %s.message, "failed")
+            warn!(uid = who.uid, pid = who.pid.unwrap_or(0), call = name, micros, error = %s.name, code = s.code, text = %s.message, "failed")
         }
     }
     (Reply::from_result(id, result), close)

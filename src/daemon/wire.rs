@@ -470,7 +470,7 @@ pub struct PoolInfo {
     pub name: String,
     /// `application`, `free`, `import`, `unrecognized` (or `root` for the root pool).
     #[serde(rename = "type")]
-    pub pool_type: String,
+    pub kind: String,
     /// Media type name; null for a pool that holds pools.
     pub media_type: Option<String>,
     /// Media type id.
@@ -493,6 +493,19 @@ pub struct PoolInfo {
     pub child_pools: u64,
     /// The owner.
     pub owner: Owner,
+    /// `NtmsPoolType`: 0 root, 1 scratch (Free), 2 foreign (Unrecognized), 3 import,
+    /// 1000 application.
+    #[serde(default)]
+    pub pool_type: u32,
+    /// `Enabled`.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Creation time, ms since the Unix epoch.
+    #[serde(default)]
+    pub created_ms: i64,
+    /// Last change, ms since the Unix epoch.
+    #[serde(default)]
+    pub modified_ms: i64,
 }
 
 /// One entry of the `media_types` reply (cli.md `media-types` document).
