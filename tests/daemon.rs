@@ -508,3 +508,61 @@ fn every_pool_function_is_reachable_over_the_wire() {
     let gone = c.call_value(Call::GetPoolInformation { id }).unwrap_err();
     assert!(matches!(gone.code, 4312 | 4302), "{gone}");
 }
+
+#[test]
+fn an_unprivileged_daemon_is_local_system_for_its_own_user() {
+    let tmp = crate::util::daemon::open_tempdir();
+    let dir = tmp.path().join("run");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let socket = dir.join("reel.sock");
+    let runner = User::new(3100);
+    let mut daemon = runner
+        .setpriv()
+        .arg(REEL)
+        .arg("serve")
+        .arg("--sim")
+        .arg(crate::util::daemon::default_layout())
+        .arg("--db")
+        .arg(dir.join("pools.db"))
+        .arg("--socket")
+        .arg(&socket)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !socket.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let as_runner = |args: &[&str]| {
+        let mut cmd = runner.setpriv();
+        cmd.arg(REEL).args(args).arg("--socket").arg(&socket);
+        crate::util::Run::from(cmd.output().unwrap())
+    };
+    let mut made = as_runner(&["pool", "create", r"\Mine", "--json"]);
+    for _ in 0..100 {
+        if !made.stdout.contains("ERROR_NOT_READY") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        made = as_runner(&["pool", "create", r"\Mine", "--json"]);
+    }
+    assert_eq!(made.code, 0, "{made:?}");
+    let meta = std::fs::metadata(&socket).unwrap();
+    assert_eq!(
+        (meta.uid(), meta.permissions().mode() & 0o777),
+        (3100, 0o660)
+    );
+    // Another unprivileged user keeps the default: USE on the root pool, no creation.
+    let other = User::new(3101);
+    let mut cmd = other.setpriv();
+    cmd.arg(REEL)
+        .args(["pool", "create", r"\Theirs", "--json", "--socket"])
+        .arg(&socket);
+    let theirs = crate::util::Run::from(cmd.output().unwrap());
+    // The socket is 0660 owned by 3100:65534 and 3101 is in group 65534, so it connects.
+    assert_eq!(theirs.json()["error"]["code"], 5, "{theirs:?}");
+    signal(daemon.id(), "TERM");
+    let status = wait_with_timeout(&mut daemon, Duration::from_secs(20));
+    assert_eq!(status.code(), Some(0));
+}

@@ -70,6 +70,23 @@ fn discoverer(choice: &DeviceChoice) -> Result<DiscoverFn, Failure> {
     }))
 }
 
+/// The root pool's access list for a new database when the daemon runs unprivileged: the
+/// default of rsm-media-pools §4.4 (full for uid 0 and the admin group, USE for everyone) plus
+/// full access for the daemon's own uid, which is "local system" then (§4.3, §4.4), so the
+/// user who runs a simulator daemon can create top-level pools.
+fn root_security(euid: u32, admin_gid: Option<u32>) -> pool::SecurityDescriptor {
+    use pool::{AccessMask, Ace, Who};
+    let mut entries = vec![
+        Ace::allow(Who::Uid(0), AccessMask::FULL),
+        Ace::allow(Who::Uid(euid), AccessMask::FULL),
+    ];
+    if let Some(g) = admin_gid {
+        entries.push(Ace::allow(Who::Gid(g), AccessMask::FULL));
+    }
+    entries.push(Ace::allow(Who::Everyone, AccessMask::USE));
+    pool::SecurityDescriptor::new(0, entries)
+}
+
 fn start_failure(e: StartError) -> Failure {
     match e {
         StartError::AlreadyServing { .. } => Failure::rsm("ERROR_BUSY", 170, e.to_string()),
@@ -110,6 +127,7 @@ async fn serve(args: ServeArgs, discover: DiscoverFn) -> Result<(), Failure> {
     let pool_config = pool::Config {
         admin_gid,
         system_uid: (euid != 0).then_some(euid),
+        root_security: (euid != 0).then(|| root_security(euid, admin_gid)),
         ..pool::Config::default()
     };
     let db = args.db.clone();
