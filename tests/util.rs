@@ -281,15 +281,16 @@ pub mod daemon {
         }
     }
 
-    /// Sends a signal with kill(1) (tests stay free of unsafe code).
+    /// Sends SIGTERM, SIGINT or SIGKILL (`sig` = "TERM", "INT", "KILL") to `pid`.
     pub fn signal(pid: u32, sig: &str) {
-        let ok = Command::new("kill")
-            .arg(format!("-{sig}"))
-            .arg(pid.to_string())
-            .status()
-            .expect("kill(1)")
-            .success();
-        assert!(ok, "kill -{sig} {pid}");
+        use nix::sys::signal::Signal;
+        let sig = match sig {
+            "TERM" => Signal::SIGTERM,
+            "INT" => Signal::SIGINT,
+            "KILL" => Signal::SIGKILL,
+            other => panic!("signal {other} is not used by these tests"),
+        };
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig).expect("kill");
     }
 
     /// Waits for a child at most `limit`, killing it after that.

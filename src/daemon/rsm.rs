@@ -241,6 +241,21 @@ impl Backend for RsmBackend {
         let _ = self.rsm.close_session(session);
     }
 
+    /// The pool layer answers these from its in-memory catalogue (reads never wait for the
+    /// disk), and the inventory is a cached document: no reason to hop to the blocking pool.
+    fn is_quick(&self, call: &Call) -> bool {
+        match call {
+            Call::Enumerate { .. }
+            | Call::GetPoolInformation { .. }
+            | Call::GetMediaPoolName { .. }
+            | Call::GetObjectSecurity { .. }
+            | Call::MediaTypes {} => true,
+            Call::Library { rescan } => !rescan,
+            Call::CreateMediaPool { action, .. } => *action == CreateDisposition::OpenExisting,
+            _ => false,
+        }
+    }
+
     fn call(&self, s: &SessionId, call: Call) -> Result<Value, Status> {
         let s = *s;
         match call {

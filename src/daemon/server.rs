@@ -44,6 +44,13 @@ pub trait Backend: Send + Sync + 'static {
     /// # Errors
     /// The RSM status of the failure.
     fn call(&self, session: &Self::Session, call: Call) -> Result<Value, Status>;
+
+    /// True when `call` is answered from memory without blocking (no disk, no device): the
+    /// server then runs it on the runtime thread instead of the blocking pool.
+    fn is_quick(&self, call: &Call) -> bool {
+        let _ = call;
+        false
+    }
 }
 
 /// Socket and connection settings.
@@ -442,6 +449,7 @@ async fn handle<B: Backend>(
                 }
                 (Ok(serde_json::json!({})), false)
             }
+            (Some(o), _) if backend.is_quick(&call) => (backend.call(&o.session, call), false),
             (Some(o), _) => {
                 let (b, s) = (backend.clone(), o.session.clone());
                 (blocking(move || b.call(&s, call)).await, false)
