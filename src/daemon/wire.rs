@@ -616,6 +616,82 @@ mod tests {
     }
 
     #[test]
+    fn every_call_round_trips_and_names_itself() {
+        let id = Uuid::from_u128(7);
+        let sec = WireSecurity {
+            owner: Some(Owner { uid: 5 }),
+            entries: vec![WireAce {
+                kind: AceKind::Deny,
+                who: "gid:3".into(),
+                rights: vec!["use".into()],
+            }],
+        };
+        let calls = vec![
+            (
+                Call::Hello {
+                    protocol: 1,
+                    application: None,
+                },
+                "hello",
+            ),
+            (Call::CloseSession {}, "close_session"),
+            (
+                Call::CreateMediaPool {
+                    name: r"\A".into(),
+                    media_type: Some("LTO-8".into()),
+                    action: CreateDisposition::CreateNew,
+                    security: Some(sec.clone()),
+                },
+                "create_media_pool",
+            ),
+            (Call::DeleteMediaPool { id }, "delete_media_pool"),
+            (
+                Call::Enumerate {
+                    container: Some(id),
+                    object_type: ObjectType::Library,
+                    root_pool: false,
+                },
+                "enumerate",
+            ),
+            (Call::GetPoolInformation { id }, "get_pool_information"),
+            (
+                Call::SetPoolInformation {
+                    id,
+                    info: PoolUpdate {
+                        name: "B".into(),
+                        description: "d".into(),
+                        media_type: Some(id),
+                        allocation_policy: 1,
+                        deallocation_policy: 1,
+                        max_allocates: 3,
+                    },
+                },
+                "set_pool_information",
+            ),
+            (Call::GetMediaPoolName { id }, "get_media_pool_name"),
+            (Call::GetObjectSecurity { id }, "get_object_security"),
+            (
+                Call::SetObjectSecurity { id, security: sec },
+                "set_object_security",
+            ),
+            (Call::MediaTypes {}, "media_types"),
+            (Call::Library { rescan: true }, "library"),
+        ];
+        for (call, name) in calls {
+            let req = Request {
+                id: 9,
+                session: Some(id),
+                call,
+            };
+            let v = serde_json::to_value(&req).unwrap();
+            assert_eq!(v["call"], name);
+            assert_eq!(req.call.name(), name);
+            let back: Request = serde_json::from_value(v).unwrap();
+            assert_eq!(back, req);
+        }
+    }
+
+    #[test]
     fn replies_carry_ok_or_the_rsm_status() {
         let ok = Reply::from_result(5, Ok(json!({"deleted": true})));
         assert_eq!(
