@@ -174,7 +174,7 @@ fn device_errors_are_decoded() {
             line,
             format!(
                 "error: DEVICE_ERROR (1): MOVE MEDIUM on sim:changer failed: ILLEGAL REQUEST, \
-                 ASC/ASCQ {asc:02X}/{ascq:02X}: {text}"
+                 ASC/ASCQ {asc:02x}/{ascq:02x}: {text}"
             )
         );
         assert_eq!(

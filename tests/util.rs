@@ -82,6 +82,18 @@ pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
 }
 
+/// A simulator served on a Unix socket in this process (what `reel-sim serve` runs), for
+/// `--sim-socket` tests. The socket lives in `dir`; the server thread ends with the test
+/// process.
+pub fn serve_sim(layout: &Path, dir: &Path) -> (PathBuf, reel_sim::SimLibrary) {
+    let layout = reel_sim::Layout::from_file(layout).expect("layout");
+    let library = reel_sim::SimLibrary::new(layout);
+    let path = dir.join("sim.sock");
+    let server = reel_sim::server::Server::bind(&path, library.clone()).expect("bind");
+    server.spawn();
+    (path, library)
+}
+
 // --- daemon helpers ---
 
 #[allow(dead_code)]

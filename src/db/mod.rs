@@ -215,11 +215,48 @@ struct Inner {
 }
 
 /// The database: one writer connection, one transaction per call.
+///
+/// One process owns a database at a time (the pool layer keeps its catalogue in memory): an
+/// exclusive `flock` on `PATH.lock` is held while the store is open, and a second opener fails
+/// instead of working from a stale view.
 #[derive(Debug)]
 pub struct Store {
     inner: Mutex<Inner>,
     path: PathBuf,
     max_objects: Option<u64>,
+    _owner: nix::fcntl::Flock<std::fs::File>,
+}
+
+/// Takes the one-process lock of the database at `path`.
+fn take_ownership(path: &Path) -> Result<nix::fcntl::Flock<std::fs::File>, DbError> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = PathBuf::from(lock_path);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| {
+            DbError::failure(
+                format!(
+                    "opening {} (cannot open the file or its directory): {e}",
+                    lock_path.display()
+                ),
+                None,
+            )
+        })?;
+    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock).map_err(
+        |(_, errno)| {
+            DbError::failure(
+                format!(
+                    "{} is in use by another reel process ({errno}): stop it, or use another --db",
+                    path.display()
+                ),
+                None,
+            )
+        },
+    )
 }
 
 impl std::fmt::Debug for Inner {
@@ -313,8 +350,10 @@ impl Store {
     ///
     /// # Errors
     /// `Failure` when the file cannot be opened or created, is not a database or is damaged,
-    /// is read-only, stays locked longer than the busy timeout, or has a newer schema.
+    /// is read-only, stays locked longer than the busy timeout, has a newer schema, or is
+    /// open in another store (this process or another).
     pub fn open(path: &Path, config: &DbConfig) -> Result<Store, DbError> {
+        let owner = take_ownership(path)?;
         let mut conn = connect(path, config)?;
         migrate(&mut conn)?;
         let objects = count_objects(&conn).map_err(|e| DbError::sqlite("counting objects", e))?;
@@ -322,6 +361,7 @@ impl Store {
             inner: Mutex::new(Inner { conn, objects }),
             path: path.to_owned(),
             max_objects: config.max_objects,
+            _owner: owner,
         })
     }
 
@@ -721,31 +761,61 @@ fn expect_one(n: usize, what: &str, id: Uuid) -> Result<(), DbError> {
 pub mod bench {
     use super::*;
 
+    /// A bare table in its own database, opened with the store's pragmas.
+    #[derive(Debug)]
+    pub struct Bare {
+        conn: Connection,
+        next: usize,
+    }
+
+    impl Bare {
+        /// Creates the database at `path` with one table `bare (id BLOB PRIMARY KEY, name TEXT)`.
+        ///
+        /// # Errors
+        /// Any database error.
+        pub fn create(path: &Path) -> Result<Bare, DbError> {
+            let conn = connect(path, &DbConfig::default())?;
+            conn.execute_batch(
+                "CREATE TABLE bare (id BLOB PRIMARY KEY NOT NULL, name TEXT NOT NULL) STRICT",
+            )
+            .map_err(|e| DbError::sqlite("bare insert benchmark", e))?;
+            Ok(Bare { conn, next: 0 })
+        }
+
+        /// Inserts `n` rows, one transaction each; returns the time taken.
+        ///
+        /// # Errors
+        /// Any database error.
+        pub fn insert(&mut self, n: usize) -> Result<Duration, DbError> {
+            let e = |e| DbError::sqlite("bare insert benchmark", e);
+            let start = std::time::Instant::now();
+            for _ in 0..n {
+                self.next += 1;
+                let tx = self
+                    .conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(e)?;
+                tx.prepare_cached("INSERT INTO bare (id, name) VALUES (?1, ?2)")
+                    .and_then(|mut st| {
+                        st.execute(params![
+                            Uuid::new_v4().as_bytes(),
+                            format!("pool {}", self.next)
+                        ])
+                    })
+                    .map_err(e)?;
+                tx.commit().map_err(e)?;
+            }
+            Ok(start.elapsed())
+        }
+    }
+
     /// Inserts `n` rows into a fresh table of a fresh database at `path`, one transaction each,
     /// with the store's pragmas; returns the time taken.
     ///
     /// # Errors
     /// Any database error.
     pub fn bare_insert_per_transaction(path: &Path, n: usize) -> Result<Duration, DbError> {
-        let mut conn = connect(path, &DbConfig::default())?;
-        let e = |e| DbError::sqlite("bare insert benchmark", e);
-        conn.execute_batch(
-            "CREATE TABLE bare (id BLOB PRIMARY KEY NOT NULL, name TEXT NOT NULL) STRICT",
-        )
-        .map_err(e)?;
-        let start = std::time::Instant::now();
-        for i in 0..n {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(e)?;
-            tx.prepare_cached("INSERT INTO bare (id, name) VALUES (?1, ?2)")
-                .and_then(|mut st| {
-                    st.execute(params![Uuid::new_v4().as_bytes(), format!("pool {i}")])
-                })
-                .map_err(e)?;
-            tx.commit().map_err(e)?;
-        }
-        Ok(start.elapsed())
+        Bare::create(path)?.insert(n)
     }
 }
 

@@ -194,7 +194,7 @@ pub trait DrivePort {
     ///
     /// # Errors
     /// The device's failure.
-    fn automation_ids(&mut self) -> Result<Option<(Option<u16>, Option<String>)>, DeviceFailure>;
+    fn automation_ids(&mut self) -> Result<Option<AutomationIds>, DeviceFailure>;
     /// REPORT DENSITY SUPPORT, medium-type form.
     ///
     /// # Errors
@@ -211,6 +211,9 @@ pub trait DrivePort {
     /// The device's failure.
     fn unload(&mut self) -> Result<(), DeviceFailure>;
 }
+
+/// VPD 0xB4 (the drive's element address) and VPD 0xB3 (its library's serial).
+pub type AutomationIds = (Option<u16>, Option<String>);
 
 /// Where discovery gets its devices and ports from.
 pub trait Backend {
@@ -306,36 +309,43 @@ pub fn cartridge_type(evidence: &[Evidence]) -> (Option<MediaType>, Option<Vec<E
     }
 }
 
-fn element_from(raw: &RawElement, mam: Option<&Mam>) -> Element {
-    let mut evidence = Vec::with_capacity(4);
+fn element_from(raw: RawElement, mam: Option<&Mam>) -> Element {
+    // At most four sources speak; keep them on the stack (this runs once per element).
+    let mut evidence = [media::identity::from_element_medium_type(0); 4];
+    let mut n = 0;
+    let mut push = |e| {
+        evidence[n] = e;
+        n += 1;
+    };
     if raw.full {
         if let Some(b) = &raw.barcode {
-            evidence.push(media::identity::from_barcode(b));
+            push(media::identity::from_barcode(b));
         }
-        evidence.push(media::identity::from_element_medium_type(raw.medium_type));
+        push(media::identity::from_element_medium_type(raw.medium_type));
         if let Some(m) = mam {
             if let Some(c) = m.density_code {
-                evidence.push(media::identity::from_mam_density_code(c));
+                push(media::identity::from_mam_density_code(c));
             }
             if let Some(t) = m.medium_type {
-                evidence.push(media::identity::from_mam_medium_type(t));
-            }
-            if raw.barcode.is_none() {
-                if let Some(b) = &m.barcode {
-                    evidence.push(media::identity::from_barcode(b));
-                }
+                push(media::identity::from_mam_medium_type(t));
             }
         }
     }
-    let (media_type, media_type_conflict) = if raw.full {
-        cartridge_type(&evidence)
+    let (mut media_type, mut media_type_conflict) = if raw.full {
+        cartridge_type(&evidence[..n])
     } else {
         (None, None)
     };
+    // No volume tag from the changer: the MAM's barcode attribute is one more witness.
+    if let (true, None, Some(b)) = (raw.full, &raw.barcode, mam.and_then(|m| m.barcode.as_ref())) {
+        let mut all = evidence[..n].to_vec();
+        all.push(media::identity::from_barcode(b));
+        (media_type, media_type_conflict) = cartridge_type(&all);
+    }
     Element {
         address: raw.address,
         full: raw.full,
-        barcode: raw.barcode.clone(),
+        barcode: raw.barcode,
         media_type,
         source: raw.source,
         exception: raw.exception.map(|(asc, ascq)| Exception {
@@ -364,7 +374,15 @@ pub fn discover_with<B: Backend>(
         }
     };
     let mut warnings = Vec::new();
-    let listed = backend.devices()?;
+    // With `--device` nodes, enumeration only helps to pair drives: do without it.
+    let listed = match backend.devices() {
+        Ok(l) => l,
+        Err(e) if opts.only.is_some() => {
+            warnings.push(format!("{e}; using only the nodes given"));
+            Vec::new()
+        }
+        Err(e) => return Err(e),
+    };
     let is_ours =
         |t: PeripheralType| t == PeripheralType::MEDIUM_CHANGER || t == PeripheralType::SEQUENTIAL;
 
@@ -455,7 +473,7 @@ pub fn discover_with<B: Backend>(
                 info.path
             ));
             let start = std::time::Instant::now();
-            port.initialize()?;
+            initialize_with_progress(&mut port, &info.path, opts.progress.clone())?;
             progress(&format!(
                 "{}: element status initialized in {:.1} s",
                 info.path,
@@ -493,7 +511,7 @@ pub fn discover_with<B: Backend>(
                     info.path, raw.address
                 ));
                 drive_slots.push(DriveSlot {
-                    element: element_from(raw, None),
+                    element: element_from(raw.clone(), None),
                     device: None,
                     reads: Vec::new(),
                     writes: Vec::new(),
@@ -557,16 +575,19 @@ pub fn discover_with<B: Backend>(
                 None
             };
             drive_slots.push(DriveSlot {
-                element: element_from(raw, mam.as_ref()),
+                element: element_from(raw.clone(), mam.as_ref()),
                 device: Some(identity),
                 reads: compat.reads,
                 writes: compat.writes,
             });
         }
 
-        let slots: Vec<Element> = slots.iter().map(|r| element_from(r, None)).collect();
-        let import_export: Vec<Element> = ie.iter().map(|r| element_from(r, None)).collect();
-        let transports: Vec<Element> = transports.iter().map(|r| element_from(r, None)).collect();
+        let slots: Vec<Element> = slots.into_iter().map(|r| element_from(r, None)).collect();
+        let import_export: Vec<Element> = ie.into_iter().map(|r| element_from(r, None)).collect();
+        let transports: Vec<Element> = transports
+            .into_iter()
+            .map(|r| element_from(r, None))
+            .collect();
         for e in slots
             .iter()
             .chain(&import_export)
@@ -616,6 +637,35 @@ pub fn discover_with<B: Backend>(
         unmatched_drives,
         warnings,
         stats: None,
+    })
+}
+
+/// INITIALIZE ELEMENT STATUS, with a line every few seconds while the changer scans (a big
+/// library takes minutes).
+fn initialize_with_progress<C: ChangerPort>(
+    port: &mut C,
+    path: &str,
+    progress: Option<Reporter>,
+) -> Result<(), DeviceFailure> {
+    use std::sync::mpsc::{channel, RecvTimeoutError};
+    let (done, wait) = channel::<()>();
+    std::thread::scope(|s| {
+        if let Some(p) = progress {
+            s.spawn(move || {
+                let start = std::time::Instant::now();
+                while let Err(RecvTimeoutError::Timeout) =
+                    wait.recv_timeout(std::time::Duration::from_secs(5))
+                {
+                    p(&format!(
+                        "{path}: still initializing element status ({} s)",
+                        start.elapsed().as_secs()
+                    ));
+                }
+            });
+        }
+        let r = port.initialize();
+        drop(done);
+        r
     })
 }
 
@@ -708,37 +758,37 @@ fn pair<B: Backend>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::discovery::model::ElementRange;
     use std::cell::RefCell;
     use std::rc::Rc;
 
-    type Log = Rc<RefCell<Vec<String>>>;
+    pub(crate) type Log = Rc<RefCell<Vec<String>>>;
 
     #[derive(Clone, Default)]
-    struct FakeDrive {
-        info: Option<DeviceInfo>,
-        designators: Option<Vec<Designator>>,
-        automation: Option<(Option<u16>, Option<String>)>,
-        compat: Option<Compatibility>,
-        mam: Option<Mam>,
+    pub(crate) struct FakeDrive {
+        pub(crate) info: Option<DeviceInfo>,
+        pub(crate) designators: Option<Vec<Designator>>,
+        pub(crate) automation: Option<(Option<u16>, Option<String>)>,
+        pub(crate) compat: Option<Compatibility>,
+        pub(crate) mam: Option<Mam>,
     }
 
-    struct FakeChanger {
-        map: ElementMap,
-        elements: Vec<(ElementKind, RawElement)>,
+    pub(crate) struct FakeChanger {
+        pub(crate) map: ElementMap,
+        pub(crate) elements: Vec<(ElementKind, RawElement)>,
     }
 
-    struct Fake {
-        devices: Vec<DeviceInfo>,
-        changer: Rc<FakeChanger>,
-        drives: HashMap<String, FakeDrive>,
-        log: Log,
+    pub(crate) struct Fake {
+        pub(crate) devices: Vec<DeviceInfo>,
+        pub(crate) changer: Rc<FakeChanger>,
+        pub(crate) drives: HashMap<String, FakeDrive>,
+        pub(crate) log: Log,
     }
 
-    struct CPort(Rc<FakeChanger>, Log);
-    struct DPort(String, FakeDrive, Log);
+    pub(crate) struct CPort(pub(crate) Rc<FakeChanger>, pub(crate) Log);
+    pub(crate) struct DPort(pub(crate) String, pub(crate) FakeDrive, pub(crate) Log);
 
     impl ChangerPort for CPort {
         fn identify(&mut self) -> Result<DeviceIdentity, DeviceFailure> {
@@ -804,9 +854,7 @@ mod tests {
             self.2.borrow_mut().push(format!("{} vpd83", self.0));
             Ok(self.1.designators.clone())
         }
-        fn automation_ids(
-            &mut self,
-        ) -> Result<Option<(Option<u16>, Option<String>)>, DeviceFailure> {
+        fn automation_ids(&mut self) -> Result<Option<AutomationIds>, DeviceFailure> {
             self.2.borrow_mut().push(format!("{} vpdb4", self.0));
             Ok(self.1.automation.clone())
         }
@@ -845,7 +893,12 @@ mod tests {
         }
     }
 
-    fn info(path: &str, t: PeripheralType, product: &str, serial: Option<&str>) -> DeviceInfo {
+    pub(crate) fn info(
+        path: &str,
+        t: PeripheralType,
+        product: &str,
+        serial: Option<&str>,
+    ) -> DeviceInfo {
         DeviceInfo {
             path: path.into(),
             peripheral_type: t,
@@ -856,14 +909,14 @@ mod tests {
         }
     }
 
-    fn dvcid(s: &str) -> Option<Designator> {
+    pub(crate) fn dvcid(s: &str) -> Option<Designator> {
         Some(Designator {
             designator_type: 0,
             value: s.as_bytes().to_vec(),
         })
     }
 
-    fn el(
+    pub(crate) fn el(
         address: u16,
         barcode: Option<&str>,
         medium_type: u8,
@@ -879,7 +932,7 @@ mod tests {
         }
     }
 
-    fn library(dts: Vec<RawElement>, slots: Vec<RawElement>) -> Rc<FakeChanger> {
+    pub(crate) fn library(dts: Vec<RawElement>, slots: Vec<RawElement>) -> Rc<FakeChanger> {
         let range = |first, count| ElementRange { first, count };
         let mut elements = vec![(ElementKind::Transport, el(1, None, 0, None))];
         let n = slots.len() as u16;
@@ -897,7 +950,7 @@ mod tests {
         })
     }
 
-    fn lto8() -> Compatibility {
+    pub(crate) fn lto8() -> Compatibility {
         let g = DriveGeneration::new(8).unwrap();
         Compatibility {
             reads: g.reads(),

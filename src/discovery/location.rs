@@ -119,7 +119,8 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_an_element() {
-        let bad: &[(&str, fn(&LocationError) -> bool)] = &[
+        type Check = fn(&LocationError) -> bool;
+        let bad: &[(&str, Check)] = &[
             ("slot1000", |e| matches!(e, LocationError::Form(_))),
             ("", |e| matches!(e, LocationError::Form(_))),
             ("tray:3", |e| matches!(e, LocationError::Kind(..))),

@@ -113,6 +113,8 @@ fn by_address(address: u16, changer_serial: &str, drive: &DriveId) -> bool {
         })
 }
 
+type Rule<'a> = (MatchedBy, &'a dyn Fn(&ElementId, &DriveId) -> bool);
+
 /// Pairs `drives` with `elements` one to one, using the evidence each [`DriveId`] holds.
 ///
 /// An element whose evidence fits several drives, or a drive that fits several elements, is
@@ -123,7 +125,7 @@ pub fn match_drives(elements: &[ElementId], drives: &[DriveId], changer_serial: 
         ambiguities: Vec::new(),
     };
     let mut taken = vec![false; drives.len()];
-    let rules: [(MatchedBy, &dyn Fn(&ElementId, &DriveId) -> bool); 3] = [
+    let rules: [Rule<'_>; 3] = [
         (MatchedBy::Serial, &|e, d| {
             e.dvcid.as_ref().is_some_and(|x| by_serial(x, d))
         }),

@@ -138,7 +138,12 @@ fn pick_changer<B: Backend>(
 /// [`MoveError::Discovery`] with the device's decoded sense when a command fails (3B/0E source
 /// empty, 3B/0D destination full, ...).
 pub fn move_with<B: Backend>(backend: &mut B, req: &MoveRequest) -> Result<Moved, MoveError> {
-    let devices = backend.devices()?;
+    let devices = match backend.devices() {
+        Ok(d) => d,
+        // With `--device` nodes, enumeration only helps to find the drive to unload.
+        Err(_) if req.only.is_some() => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
     let (info, port) = pick_changer(
         backend,
         &devices,
@@ -218,4 +223,90 @@ pub fn move_with<B: Backend>(backend: &mut B, req: &MoveRequest) -> Result<Moved
         barcode,
         warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discovery::engine::tests::{dvcid, el, info, library, Fake, FakeDrive, Log};
+
+    fn fake(log: &Log) -> Fake {
+        Fake {
+            devices: vec![
+                info("c", PeripheralType::MEDIUM_CHANGER, "LIB", Some("LIB1")),
+                info("d1", PeripheralType::SEQUENTIAL, "ULT3580-HH8", Some("S1")),
+            ],
+            changer: library(
+                vec![
+                    el(500, Some("ABC001L8"), 1, dvcid("S1")),
+                    el(501, Some("ABC002L8"), 1, dvcid("GONE")),
+                ],
+                vec![el(1000, None, 0, None)],
+            ),
+            drives: [("d1".to_owned(), FakeDrive::default())]
+                .into_iter()
+                .collect(),
+            log: log.clone(),
+        }
+    }
+
+    fn req(from: &str, to: &str) -> MoveRequest {
+        MoveRequest {
+            from: from.parse().unwrap(),
+            to: to.parse().unwrap(),
+            changer: None,
+            only: None,
+        }
+    }
+
+    #[test]
+    fn out_of_a_drive_unloads_it_first_and_reads_only_the_source() {
+        let log = Log::default();
+        let moved = move_with(&mut fake(&log), &req("drive:500", "slot:1000")).unwrap();
+        assert_eq!(moved.barcode.as_deref(), Some("ABC001L8"));
+        assert!(moved.warnings.is_empty());
+        assert_eq!(
+            *log.borrow(),
+            [
+                "changer map",
+                "changer read drive 500",
+                "d1 unload",
+                "changer move 1 500 1000"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_drive_with_no_known_device_is_moved_from_with_a_warning() {
+        let log = Log::default();
+        let moved = move_with(&mut fake(&log), &req("drive:501", "slot:1000")).unwrap();
+        assert_eq!(moved.warnings.len(), 1, "{:?}", moved.warnings);
+        assert!(!log.borrow().iter().any(|l| l.contains("unload")));
+    }
+
+    #[test]
+    fn usage_errors_before_any_move() {
+        let cases = [
+            (
+                req("slot:999", "slot:1000"),
+                "source slot:999 is not an element",
+            ),
+            (req("slot:1000", "ie:10"), "its ie elements are none"),
+            (
+                MoveRequest {
+                    changer: Some("NOPE".into()),
+                    ..req("slot:1000", "drive:500")
+                },
+                "no changer has serial NOPE",
+            ),
+        ];
+        for (r, needle) in cases {
+            let log = Log::default();
+            match move_with(&mut fake(&log), &r) {
+                Err(MoveError::Usage(m)) => assert!(m.contains(needle), "{m}"),
+                other => panic!("{r:?}: {other:?}"),
+            }
+            assert!(!log.borrow().iter().any(|l| l.contains("move")));
+        }
+    }
 }

@@ -285,7 +285,8 @@ mod tests {
 
     #[test]
     fn empty_runs_fold_into_ranges() {
-        let cases: &[(&[(u16, Option<&str>)], &[&str])] = &[
+        type Case<'a> = (&'a [(u16, Option<&'a str>)], &'a [&'a str]);
+        let cases: &[Case<'_>] = &[
             (
                 &[
                     (1000, Some("A")),

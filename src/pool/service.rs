@@ -325,7 +325,11 @@ impl Rsm {
     /// - `ERROR_DATABASE_FAILURE`: the file cannot be opened or created, is not a database,
     ///   is damaged, read-only, locked longer than the busy timeout, or from a newer reel.
     /// - `ERROR_DATABASE_FULL`: no room to create the initial pools.
+    /// - `ERROR_INVALID_PARAMETER`: the configured root descriptor is malformed.
     pub fn open(path: &Path, config: Config) -> Result<Rsm, RsmError> {
+        if let Some(sd) = &config.root_security {
+            sd.validate()?;
+        }
         let store = Store::open(path, &config.db)?;
         let mut snap = store.load()?;
         if bootstrap(&store, &snap, &config)? {
@@ -369,6 +373,12 @@ impl Rsm {
     /// The id of the hidden root pool.
     pub fn root_pool(&self) -> Uuid {
         self.cat().root
+    }
+
+    /// Objects (libraries, pools, media, sides, logical media) in the database: what the
+    /// configured object limit counts.
+    pub fn object_count(&self) -> u64 {
+        self.store.objects()
     }
 
     /// The configuration the service runs with.
@@ -1113,9 +1123,9 @@ impl Rsm {
             parent.children.remove(&old_key);
             parent.children.insert(fold(&new.name), pool);
         }
-        let info = cat.info(&new);
         cat.pools.insert(pool, new);
-        Ok(info)
+        let info = cat.pools.get(&pool).map(|p| cat.info(p));
+        info.ok_or_else(|| RsmError::ObjectNotFound(format!("pool {pool} vanished")))
     }
 
     /// `GetNtmsMediaPoolName` (§5.5): the full hierarchy, `\App\Pool`.
