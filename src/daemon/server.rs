@@ -2,8 +2,9 @@
 //! one RSM session per connection, timeouts and limits against hostile clients, and a clean
 //! shutdown on SIGTERM/SIGINT.
 //!
-//! The server knows nothing of pools: it hands every call to a [`Backend`] on tokio's blocking
-//! pool, so SQLite and SG_IO never stall the runtime.
+//! The server knows nothing of pools: it hands each call to a [`Backend`], on tokio's blocking
+//! pool unless the backend says the call is answered from memory ([`Backend::is_quick`]), so
+//! SQLite writes and SG_IO never stall the runtime.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, ErrorKind};
