@@ -49,7 +49,7 @@ fn start(dir: &Path) -> (Daemon, PathBuf) {
             .arg(dir.join("pools.db"))
             .arg("--socket")
             .arg(&socket)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "error")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .spawn()
