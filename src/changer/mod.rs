@@ -454,7 +454,7 @@ impl<T: Transport> Changer<T> {
                     went_back += 1;
                     continue;
                 }
-                if d.dvcid_truncated && reread_cut != Some(a) {
+                if d.dvcid_truncated && incomplete && reread_cut != Some(a) {
                     // Ask again from this element: the cut may be the allocation length's.
                     cut = cut.max(Some(a));
                 } else {
