@@ -470,7 +470,7 @@ impl<T: Transport> Changer<T> {
                     Entry::Occupied(_) => {}
                 }
             }
-            if let Some(a) = cut.filter(|&a| highest.is_none_or(|h| a > h)) {
+            if let Some(a) = cut.filter(|&a| highest.map_or(true, |h| a > h)) {
                 // The same cut on the re-read is kept as it is (no progress to be made).
                 next = a;
                 reread_cut = Some(a);

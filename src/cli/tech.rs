@@ -41,7 +41,7 @@ fn open_changer(
     let changers: Vec<_> = listed
         .into_iter()
         .filter(|d| d.peripheral_type == PeripheralType::MEDIUM_CHANGER)
-        .filter(|d| only.as_ref().is_none_or(|o| o.contains(&d.path)))
+        .filter(|d| only.as_ref().map_or(true, |o| o.contains(&d.path)))
         .collect();
     let mut found = Vec::new();
     for info in changers {
