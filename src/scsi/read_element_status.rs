@@ -488,12 +488,13 @@ fn parse_partial_descriptor(
     let rest = p.get(FIXED_LEN..)?;
     let room = dl.checked_sub(FIXED_LEN)?;
     let tags = usize::from(pvoltag) + usize::from(avoltag);
-    // An identifier header after tags of `len` bytes whose value fits the whole descriptor.
+    // A real identifier's header (a code set, a length) after tags of `len` bytes, whose value
+    // fits the whole descriptor.
     let header_fits = |len: usize| {
         let at = len * tags;
         match rest.get(at..at + 4) {
             Some(&[cs, _, 0, n]) => {
-                (1..=3).contains(&(cs & 0x0F)) && at + 4 + usize::from(n) <= room
+                (1..=3).contains(&(cs & 0x0F)) && n > 0 && at + 4 + usize::from(n) <= room
             }
             _ => false,
         }
