@@ -100,7 +100,7 @@ def addr_of(element):
 class Record:
     def __init__(self, text):
         self.devices = []  # dicts: name, type, serial, vendor, product
-        self.reel = {"discover": "no", "move": "no"}
+        self.reel = {"discover": "no", "move": "no", "lock": "no"}
         self.moves = []  # (name, from, to)
         self.errmoves = {}  # name -> (from, to)
         self.steps = {}  # name -> dict(rc, cmd, out, err)
@@ -509,9 +509,7 @@ def check_errors(rec, checks, reel_move, reel_discover):
                  "gives ILLEGAL REQUEST, Invalid command operation code",
                  bool(st) and st.get("rc") != 0 and "Invalid command operation code" in blob,
                  f"{st}")
-    checks.skip("reel: an unsupported command gives ILLEGAL REQUEST with its text",
-                "reel has no technician command that sends an opcode tgt rejects "
-                "(asked for in the lab's report)")
+    check_unsupported(rec, checks)
     if not reel_discover:
         checks.skip("reel discover --device /dev/null is refused", "reel discover not built yet")
         return
@@ -527,6 +525,32 @@ def check_errors(rec, checks, reel_move, reel_discover):
     checks.check("reel discover --device /dev/null --json: an error document naming /dev/null",
                  bool(st) and st.get("rc") in (1, 2) and bool(e.get("name"))
                  and "/dev/null" in str(e.get("message")), err or f"{doc}")
+
+
+def check_unsupported(rec, checks):
+    """`reel lock` sends PREVENT ALLOW MEDIUM REMOVAL, which tgt's changer rejects (20/00)."""
+    name = "reel lock: an unsupported command gives ILLEGAL REQUEST with its text"
+    if rec.reel.get("lock") != "yes":
+        checks.skip(name, "reel lock not built yet")
+        checks.skip(f"{name} (--json)", "reel lock not built yet")
+        return
+    st = rec.step("reel_unsupported")
+    line = next((ln for ln in (st or {}).get("err", "").splitlines()
+                 if ln.startswith("error: ")), "")
+    checks.check(f"{name}: exit 1, `error: DEVICE_ERROR (1): …ILLEGAL REQUEST… Invalid command "
+                 f"operation code` on stderr",
+                 bool(st) and st.get("rc") == 1 and line.startswith("error: DEVICE_ERROR (1): ")
+                 and "ILLEGAL REQUEST" in line and "Invalid command operation code" in line,
+                 f"{st}")
+    st = rec.step("reel_unsupported_json")
+    doc, err = load_json((st or {}).get("out"))
+    e = (doc or {}).get("error", {})
+    s = e.get("sense") or {}
+    checks.check(f"{name} (--json): DEVICE_ERROR document with sense key 5, 20/00 and its text",
+                 bool(st) and st.get("rc") == 1 and e.get("name") == "DEVICE_ERROR"
+                 and e.get("code") == 1 and s.get("key") == 5 and s.get("asc") == 32
+                 and s.get("ascq") == 0 and s.get("text") == "Invalid command operation code",
+                 err or f"{doc}")
 
 
 def check_quirk(rec, checks):

@@ -499,7 +499,7 @@ pub fn discover_with<B: Backend>(
             })
             .collect();
         let matching = pair(backend, &element_ids, &mut drives, &serial, &mut warnings);
-        for a in &matching.ambiguities {
+        for a in matching.ambiguities.iter().chain(&matching.notes) {
             warnings.push(format!("{}: {a}", info.path));
         }
 
@@ -913,6 +913,7 @@ pub(crate) mod tests {
         Some(Designator {
             designator_type: 0,
             value: s.as_bytes().to_vec(),
+            truncated: false,
         })
     }
 

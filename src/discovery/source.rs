@@ -192,6 +192,7 @@ impl<T: Transport> DrivePort for ScsiDrive<T> {
                 .map(|d| Designator {
                     designator_type: d.designator_type.0,
                     value: d.value,
+                    truncated: false,
                 })
                 .collect(),
         ))
@@ -328,6 +329,7 @@ fn raw_element(d: res::ElementDescriptor) -> RawElement {
         dvcid: d.device_id.map(|x| Designator {
             designator_type: x.designator_type.0,
             value: x.value,
+            truncated: d.dvcid_truncated,
         }),
     }
 }

@@ -90,12 +90,15 @@ have() {
 }
 REEL_DISCOVER=no
 REEL_MOVE=no
+REEL_LOCK=no
 if command -v reel >/dev/null 2>&1; then
   have discover --json --device "$CHG" && REEL_DISCOVER=yes
   # A move between two elements that cannot exist (address 0), refused before any MOVE MEDIUM.
   have move slot:0 slot:0 --json --device /dev/null && REEL_MOVE=yes
+  # No changer behind /dev/null: refused before any command.
+  have lock --json --device /dev/null && REEL_LOCK=yes
 fi
-echo "@@REEL discover=$REEL_DISCOVER move=$REEL_MOVE"
+echo "@@REEL discover=$REEL_DISCOVER move=$REEL_MOVE lock=$REEL_LOCK"
 if [ "$REEL_DISCOVER" = no ]; then
   echo "!!! reel discover is not built in this reel binary: the reel checks are SKIPPED !!!" >&2
 fi
@@ -151,6 +154,11 @@ step peer_source_empty sg_raw -v "$CHG" $(cdb_move "$S2" "$E2")
 step peer_dest_full sg_raw -v "$CHG" $(cdb_move "$S1" "$E1")
 # PREVENT ALLOW MEDIUM REMOVAL: tgt's changer rejects the opcode.
 step peer_unsupported sg_raw -v "$CHG" 1e 00 00 00 01 00
+if [ "$REEL_LOCK" = yes ]; then
+  # The same opcode through reel's technician command.
+  step reel_unsupported reel lock --device "$CHG"
+  step reel_unsupported_json reel lock --device "$CHG" --json
+fi
 if [ "$REEL_MOVE" = yes ]; then
   step reel_source_empty reel move "slot:$S2" "slot:$E2"
   step reel_source_empty_json reel move "slot:$S2" "slot:$E2" --json
