@@ -6,7 +6,7 @@ use reel_hw::{DeviceInfo, PeripheralType};
 use serde::Serialize;
 use thiserror::Error;
 
-use super::engine::{Backend, ChangerPort, DeviceFailure, DiscoveryError, DrivePort};
+use super::engine::{Backend, ChangerPort, DeviceFailure, DiscoveryError, DrivePort, RawElement};
 use super::location::{ElementKind, Location};
 use super::matching::{match_drives, DriveId, ElementId};
 use super::model::{ElementMap, ElementRange};
@@ -131,6 +131,41 @@ fn pick_changer<B: Backend>(
     )))
 }
 
+/// The drive elements to match for unloading `src`: `src` alone when its identifier is whole;
+/// every drive element when the changer cut it short (tgt does so for the last one), because a
+/// cut identifier is matched by its serial prefix only among drives no whole identifier claims.
+/// Returns the elements and the index of `src` among them.
+fn drive_elements<P: ChangerPort + ?Sized>(
+    port: &mut P,
+    map: &ElementMap,
+    src: &RawElement,
+) -> Result<(Vec<ElementId>, usize), DeviceFailure> {
+    let id = |e: &RawElement| ElementId {
+        address: e.address,
+        dvcid: e.dvcid.clone(),
+    };
+    if !src.dvcid.as_ref().is_some_and(|d| d.truncated) {
+        return Ok((vec![id(src)], 0));
+    }
+    let r = map.data_transfer;
+    let mut elements = Vec::with_capacity(usize::from(r.count));
+    for address in (0..r.count).filter_map(|i| r.first.checked_add(i)) {
+        if address == src.address {
+            elements.push(id(src));
+        } else if let Some(e) = port.read_element(ElementKind::Drive, address)? {
+            elements.push(id(&e));
+        }
+    }
+    let at = elements
+        .iter()
+        .position(|e| e.address == src.address)
+        .unwrap_or_else(|| {
+            elements.push(id(src));
+            elements.len() - 1
+        });
+    Ok((elements, at))
+}
+
 /// Moves the cartridge in `req.from` to `req.to`.
 ///
 /// # Errors
@@ -190,12 +225,10 @@ pub fn move_with<B: Backend>(backend: &mut B, req: &MoveRequest) -> Result<Moved
                 ..DriveId::default()
             })
             .collect();
-        let element = ElementId {
-            address: src.address,
-            dvcid: src.dvcid.clone(),
-        };
-        let m = match_drives(&[element], &ids, info.serial.as_deref().unwrap_or(""));
-        match m.elements[0] {
+        let (elements, at) = drive_elements(&mut port, &map, src)?;
+        let m = match_drives(&elements, &ids, info.serial.as_deref().unwrap_or(""));
+        warnings.extend(m.notes.iter().cloned());
+        match m.elements[at] {
             Some((i, _)) => {
                 let mut drive = backend.open_drive(drives[i])?;
                 if let Err(e) = drive.unload() {
@@ -282,6 +315,66 @@ mod tests {
         let moved = move_with(&mut fake(&log), &req("drive:501", "slot:1000")).unwrap();
         assert_eq!(moved.warnings.len(), 1, "{:?}", moved.warnings);
         assert!(!log.borrow().iter().any(|l| l.contains("unload")));
+    }
+
+    /// tgt cuts the last drive's identifier short: moving out of that drive must still find the
+    /// one drive its serial prefix fits, among those no whole identifier claims (issue 7).
+    #[test]
+    fn out_of_a_drive_with_a_cut_identifier_matches_by_prefix_among_all_drives() {
+        let cut = |s: &str| {
+            dvcid(s).map(|mut d| {
+                d.truncated = true;
+                d
+            })
+        };
+        for (drive1_serial, expect_unload) in [("SIMDRV0002", true), ("SIMDRV0001", false)] {
+            let log = Log::default();
+            let mut f = Fake {
+                devices: vec![
+                    info("c", PeripheralType::MEDIUM_CHANGER, "LIB", Some("LIB1")),
+                    info(
+                        "d0",
+                        PeripheralType::SEQUENTIAL,
+                        "ULT3580-HH8",
+                        Some("SIMDRV0001"),
+                    ),
+                    info(
+                        "d1",
+                        PeripheralType::SEQUENTIAL,
+                        "ULT3580-HH8",
+                        Some(drive1_serial),
+                    ),
+                ],
+                changer: library(
+                    vec![
+                        el(500, None, 0, dvcid("SIMDRV0001")),
+                        el(501, Some("ABC002L8"), 1, cut("SIMDRV")),
+                    ],
+                    vec![el(1000, None, 0, None)],
+                ),
+                drives: [
+                    ("d0".to_owned(), FakeDrive::default()),
+                    ("d1".to_owned(), FakeDrive::default()),
+                ]
+                .into_iter()
+                .collect(),
+                log: log.clone(),
+            };
+            let moved = move_with(&mut f, &req("drive:501", "slot:1000")).unwrap();
+            let log = log.borrow();
+            assert!(
+                log.contains(&"changer read drive 500".to_owned()),
+                "{log:?}"
+            );
+            assert_eq!(
+                log.iter().any(|l| l == "d1 unload"),
+                expect_unload,
+                "{drive1_serial}: {log:?}"
+            );
+            // Never the drive whose whole identifier belongs to element 500.
+            assert!(!log.iter().any(|l| l == "d0 unload"), "{log:?}");
+            assert!(!moved.warnings.is_empty(), "{:?}", moved.warnings);
+        }
     }
 
     #[test]
