@@ -26,7 +26,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
-use reel_hw::sense::Sense;
+use reel_hw::sense::{Sense, SenseKey};
 use reel_hw::{
     Completion, DataDirection, PeripheralType, ScsiStatus, Transport, TransportError,
     TransportErrorKind,
@@ -35,18 +35,6 @@ use thiserror::Error;
 
 use super::opcode::OpCode;
 use super::ParseError;
-
-/// Sense key NOT READY.
-const KEY_NOT_READY: u8 = 0x2;
-/// Sense key RECOVERED ERROR.
-const KEY_RECOVERED: u8 = 0x1;
-/// Sense key UNIT ATTENTION.
-const KEY_UNIT_ATTENTION: u8 = 0x6;
-
-/// The sense key of `s` as its wire value.
-fn key_of(s: &Sense) -> u8 {
-    s.key.0
-}
 
 /// Bounds of the retries and waits of an [`Executor`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -240,9 +228,14 @@ impl<E> DeviceError<E> {
     }
 
     /// True for a CHECK CONDITION with this sense key, ASC and ASCQ.
-    pub fn is_sense(&self, key: u8, asc: u8, ascq: u8) -> bool {
+    pub fn is_sense(&self, key: SenseKey, asc: u8, ascq: u8) -> bool {
         matches!(self, DeviceError::Check { sense, .. }
-            if key_of(sense) == key && sense.asc == asc && sense.ascq == ascq)
+            if sense.key == key && sense.asc == asc && sense.ascq == ascq)
+    }
+
+    /// True for a CHECK CONDITION with this sense key.
+    pub fn is_sense_key(&self, key: SenseKey) -> bool {
+        matches!(self, DeviceError::Check { sense, .. } if sense.key == key)
     }
 
     /// A [`DeviceError::Malformed`] for a reply of command `cdb` from `device`.
@@ -367,6 +360,11 @@ impl Executor {
     pub fn with_sleeper(mut self, sleeper: impl FnMut(Duration) + Send + 'static) -> Self {
         self.sleeper = Box::new(sleeper);
         self
+    }
+
+    /// Replaces the sleeper in place.
+    pub fn set_sleeper(&mut self, sleeper: impl FnMut(Duration) + Send + 'static) {
+        self.sleeper = Box::new(sleeper);
     }
 
     /// The policy in force.
@@ -496,21 +494,21 @@ impl Executor {
                     })
                 }
             };
-            match (key_of(&sense), sense.asc, sense.ascq) {
-                (KEY_RECOVERED, _, _) => {
+            match (sense.key, sense.asc, sense.ascq) {
+                (SenseKey::RECOVERED_ERROR, _, _) => {
                     self.events.push(Event::Recovered(sense));
                     if !waited.is_zero() {
                         self.events.push(Event::BecameReady { waited });
                     }
                     return Ok(c);
                 }
-                (KEY_UNIT_ATTENTION, _, _)
+                (SenseKey::UNIT_ATTENTION, _, _)
                     if unit_attentions < self.policy.unit_attention_retries =>
                 {
                     unit_attentions += 1;
                     self.events.push(Event::from_unit_attention(sense));
                 }
-                (KEY_NOT_READY, 0x04, 0x01) => {
+                (SenseKey::NOT_READY, 0x04, 0x01) => {
                     if ready_polls >= ready_polls_max {
                         return Err(DeviceError::NotReady {
                             device: t.device().to_owned(),
@@ -594,7 +592,10 @@ mod tests {
             };
             assert_eq!(got, want, "{asc:02x}/{ascq:02x}");
             let s = ev[0].sense().unwrap();
-            assert_eq!((key_of(s), s.asc, s.ascq), (6, asc, ascq));
+            assert_eq!(
+                (s.key, s.asc, s.ascq),
+                (SenseKey::UNIT_ATTENTION, asc, ascq)
+            );
             assert!(slept.lock().unwrap().is_empty(), "no sleep on UA");
             assert!(ex.events().is_empty());
         }
@@ -607,7 +608,10 @@ mod tests {
         let (mut ex, _) = recording();
         let err = ex.no_data(&mut t, &TUR, T).unwrap_err();
         t.done();
-        assert!(err.is_sense(6, 0x29, 0x00), "{err:?}");
+        assert!(
+            err.is_sense(SenseKey::UNIT_ATTENTION, 0x29, 0x00),
+            "{err:?}"
+        );
         assert_eq!(err.op(), "TEST UNIT READY");
         assert_eq!(err.device(), "/dev/sg9");
         assert_eq!(ex.events().len(), 5);
@@ -687,7 +691,7 @@ mod tests {
         let mut ex = Executor::default();
         let err = ex.no_data(&mut t, &mv, T).unwrap_err();
         t.done();
-        assert!(err.is_sense(5, 0x3B, 0x0E));
+        assert!(err.is_sense(SenseKey::ILLEGAL_REQUEST, 0x3B, 0x0E));
         assert_eq!(err.op(), "MOVE MEDIUM");
         assert_eq!(err.sense().map(|s| s.asc), Some(0x3B));
         assert_eq!(
@@ -731,7 +735,7 @@ mod tests {
         let e = ex.no_data(&mut t, &TUR, T).unwrap_err();
         assert!(matches!(e, DeviceError::UndecodableSense { .. }), "{e:?}");
         let e = ex.no_data(&mut t, &TUR, T).unwrap_err();
-        assert!(e.is_sense(2, 0x3A, 0x00), "{e:?}");
+        assert!(e.is_sense(SenseKey::NOT_READY, 0x3A, 0x00), "{e:?}");
         t.done();
     }
 
