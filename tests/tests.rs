@@ -4,4 +4,5 @@ mod daemon;
 mod discover;
 mod moves;
 mod pools;
+mod quirks;
 mod util;
