@@ -2,6 +2,7 @@
 
 mod daemon;
 mod discover;
+mod fuzz_corpus;
 mod moves;
 mod pools;
 mod quirks;
