@@ -349,10 +349,11 @@ impl State {
             );
             w.put(&ph);
             let r = c.range(kind);
-            for addr in first..first + n {
+            for i in 0..n {
                 if w.full() {
                     break;
                 }
+                let addr = first + i;
                 let mut d = [0u8; 128];
                 self.descriptor(
                     kind,
@@ -734,10 +735,10 @@ impl State {
             }
             None => {
                 let r = self.layout.changer.import_export;
-                (r.first..r.first + r.count)
-                    .map(|address| Location {
+                (0..r.count)
+                    .map(|i| Location {
                         kind: ElementKind::ImportExport,
-                        address,
+                        address: r.first + i,
                     })
                     .find(|&l| self.cart_at(l).is_none())
                     .ok_or_else(|| {

@@ -105,6 +105,11 @@ impl Expect {
         Self::check(cdb, fixed_sense(key, asc, ascq))
     }
 
+    /// Expects `cdb` and answers CHECK CONDITION with `sense` encoded in its own format.
+    pub fn check_sense(cdb: impl Into<Vec<u8>>, sense: &reel_hw::sense::Sense) -> Self {
+        Self::check(cdb, sense.to_bytes())
+    }
+
     /// Expects `cdb` and answers with SCSI status `status` (no sense).
     pub fn status(cdb: impl Into<Vec<u8>>, status: ScsiStatus) -> Self {
         Self::new(cdb, Reply::Status(status))
@@ -413,6 +418,18 @@ mod tests {
         t.write(&[0x15, 0, 0, 0, 4, 0], &[1, 2, 3, 4], T).unwrap();
         assert_eq!(t.executed(), 8);
         t.done();
+    }
+
+    #[test]
+    fn check_sense_encodes_in_the_sense_format() {
+        use reel_hw::sense::{Sense, SenseFormat, SenseKey};
+        for format in [SenseFormat::Fixed, SenseFormat::Descriptor] {
+            let sense = Sense::new(SenseKey::ILLEGAL_REQUEST, 0x3B, 0x0D).in_format(format);
+            let mut t = ScriptedTransport::new([Expect::check_sense([0xA5; 12], &sense)]);
+            let c = t.no_data(&[0xA5; 12], T).unwrap();
+            assert_eq!(Sense::parse(&c.sense).unwrap(), sense);
+            t.done();
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The sense data the simulated devices send: fixed format (0x70), with the sense-key-specific
 //! field pointer for ILLEGAL REQUEST.
 
+use reel_hw::sense::{FieldPointer, Sense, SenseKey};
+
 /// One CHECK CONDITION's sense: key, ASC, ASCQ and, for ILLEGAL REQUEST, where the bad field is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SimSense {
@@ -45,22 +47,22 @@ impl SimSense {
         }
     }
 
-    /// The 18-byte fixed-format sense data (response code 0x70, additional length 10).
+    /// The 18-byte fixed-format sense data (response code 0x70, additional length 10), encoded
+    /// by `reel_hw::sense`.
     pub fn to_fixed_bytes(self) -> Vec<u8> {
-        let mut s = vec![0u8; 18];
-        s[0] = 0x70;
-        s[2] = self.key & 0x0F;
-        s[7] = 10;
-        s[12] = self.asc;
-        s[13] = self.ascq;
+        let mut s = Sense::new(SenseKey(self.key), self.asc, self.ascq);
         if let Some((cd, byte, bit)) = self.field {
-            s[15] = 0x80 | if cd { 0x40 } else { 0 };
+            let mut p = if cd {
+                FieldPointer::cdb(byte)
+            } else {
+                FieldPointer::parameter(byte)
+            };
             if let Some(bit) = bit {
-                s[15] |= 0x08 | (bit & 7);
+                p = p.with_bit(bit);
             }
-            s[16..18].copy_from_slice(&byte.to_be_bytes());
+            s = s.with_field_pointer(p);
         }
-        s
+        s.to_fixed_bytes()
     }
 }
 

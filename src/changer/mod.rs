@@ -351,13 +351,15 @@ impl<T: Transport> Changer<T> {
     /// Each request asks for the rest of the range, never with more than
     /// [`ChangerConfig::max_allocation_length`] bytes (and, once the descriptor length is known,
     /// for no more elements than fit). The next request starts after the last address
-    /// received. Descriptors outside the range, of another type, or already received are
-    /// dropped (for changers that ignore the element count or the start address). An empty
-    /// reply ends the series early (the device has no more elements in the range).
+    /// received. Descriptors outside the range, of another type, before the start address, or
+    /// already received are dropped (for changers that ignore the element count or the start
+    /// address); the result is in address order whatever order the device used. A reply with
+    /// nothing in the rest of the range (empty, or only elements past its end) ends the series
+    /// early: the device has no more elements there.
     ///
     /// # Errors
-    /// - [`DeviceError::Protocol`] when a reply makes no progress (nothing after the last
-    ///   address received, or not even one descriptor fits the allocation length);
+    /// - [`DeviceError::Protocol`] when a reply makes no progress (only elements before the
+    ///   requested start, or not even one descriptor fits the allocation length);
     /// - [`DeviceError::Malformed`] when a reply does not parse;
     /// - [`DeviceError::Check`] (e.g. ILLEGAL REQUEST 24/00 when the device refuses VOLTAG or
     ///   DVCID) and any other error of the policy.
@@ -373,7 +375,7 @@ impl<T: Transport> Changer<T> {
             .clamp(FRAMING, res::MAX_ALLOCATION_LENGTH);
         let end = range.end();
         let mut next = u32::from(range.first);
-        let mut out: Vec<ElementDescriptor> = Vec::new();
+        let mut out: BTreeMap<u16, ElementDescriptor> = BTreeMap::new();
         let mut per_chunk: Option<u32> = None;
         while next < end {
             let left = end - next;
@@ -396,35 +398,40 @@ impl<T: Transport> Changer<T> {
             }
             let incomplete = status.incomplete;
             let received = status.len();
-            let mut advanced = false;
+            let mut highest = None;
+            let mut went_back = 0usize;
             for d in status.into_descriptors() {
                 let a = u32::from(d.address);
-                if d.element_type == element_type && a >= next && a < end {
-                    next = a + 1;
-                    advanced = true;
-                    out.push(d);
+                if d.element_type != element_type || a >= end {
+                    continue;
                 }
+                if a < next {
+                    went_back += 1;
+                    continue;
+                }
+                highest = highest.max(Some(a));
+                out.entry(d.address).or_insert(d);
             }
-            if !advanced {
-                if received == 0 && !incomplete {
-                    // The device has nothing at or after `next`.
-                    break;
+            match highest {
+                Some(a) => next = a + 1,
+                None if went_back > 0 => {
+                    let reason = format!(
+                        "reply made no progress: asked from {next:#06x}, got {went_back} \
+                         {element_type} element(s) before it"
+                    );
+                    return Err(DeviceError::protocol(self.device(), &cdb, reason));
                 }
-                let reason = if received == 0 {
-                    format!(
+                None if received == 0 && incomplete => {
+                    let reason = format!(
                         "no complete element descriptor fits in {alloc} bytes (element {next:#06x})"
-                    )
-                } else {
-                    format!(
-                        "reply made no progress: {received} descriptor(s), none of {element_type} \
-                         at or after {next:#06x} in {:#06x}..{:#06x}",
-                        range.first, end
-                    )
-                };
-                return Err(DeviceError::protocol(self.device(), &cdb, reason));
+                    );
+                    return Err(DeviceError::protocol(self.device(), &cdb, reason));
+                }
+                // Nothing at or after `next` in the range: the device has no more elements.
+                None => break,
             }
         }
-        Ok(out)
+        Ok(out.into_values().collect())
     }
 
     /// Reads one element type with the fallbacks of the module documentation.

@@ -175,10 +175,7 @@ fn an_empty_reply_ends_the_series() {
 #[test]
 fn status_reads_each_type_separately_with_dvcid_only_for_drives() {
     let m = map((0x1000, 2), (0x0010, 1), (0x0100, 1));
-    let drive = D {
-        dvcid: Some((2, 1, b"IBM     ULT3580-HH8     10WT0345")),
-        ..D::full(0x0100, "DRV001L8")
-    };
+    let drive = D::full(0x0100, "DRV001L8").dvcid(2, 1, b"IBM     ULT3580-HH8     10WT0345");
     let script = vec![
         Expect::data(
             res(MT, 0, 1, true, false, 0xFFFF),
@@ -237,15 +234,8 @@ fn voltag_with_dvcid_refused_reads_ids_and_tags_separately_and_remembers() {
             false,
             50,
             &[
-                D {
-                    dvcid: Some((2, 0, b"SERIAL-A")),
-                    flags: 0x09,
-                    ..D::at(0x100)
-                },
-                D {
-                    dvcid: Some((2, 0, b"SERIAL-B")),
-                    ..D::at(0x101)
-                },
+                D::full(0x100, "").dvcid(2, 0, b"SERIAL-A"),
+                D::at(0x101).dvcid(2, 0, b"SERIAL-B"),
             ],
         )],
     );
@@ -572,4 +562,112 @@ fn identify_reads_inquiry_serial_and_designators() {
     assert_eq!(id.serial, None);
     assert_eq!(id.designators.len(), 26);
     c.into_inner().done();
+}
+
+/// A changer model that answers READ ELEMENT STATUS from a list of element addresses, as a
+/// device does: from the start address, up to the count (unless it ignores the count), cut at
+/// the allocation length.
+#[derive(Debug)]
+struct Model {
+    ty: ElementType,
+    addresses: Vec<u16>,
+    descriptor_length: usize,
+    ignore_count: bool,
+    commands: usize,
+    largest_allocation: usize,
+}
+
+impl Transport for Model {
+    type Error = reel_sim::script::ScriptError;
+
+    fn execute(
+        &mut self,
+        cdb: &[u8],
+        data: reel_hw::DataDirection<'_>,
+        _timeout: Duration,
+    ) -> Result<reel_hw::Completion, Self::Error> {
+        self.commands += 1;
+        assert_eq!(cdb[0], 0xB8);
+        assert_eq!(cdb[1] & 0x0F, self.ty.0);
+        let start = u16::from_be_bytes([cdb[2], cdb[3]]);
+        let count = usize::from(u16::from_be_bytes([cdb[4], cdb[5]]));
+        let alloc = u32::from_be_bytes([0, cdb[7], cdb[8], cdb[9]]) as usize;
+        self.largest_allocation = self.largest_allocation.max(alloc);
+        let take = if self.ignore_count { usize::MAX } else { count };
+        let sel: Vec<D> = self
+            .addresses
+            .iter()
+            .filter(|&&a| a >= start)
+            .take(take)
+            .map(|&a| D::full(a, "MODEL1L8"))
+            .collect();
+        let first = sel.first().map_or(0, |d| d.address);
+        let bytes = if sel.is_empty() {
+            report(0, 0, &[])
+        } else {
+            report(
+                first,
+                sel.len() as u16,
+                &[page(self.ty, true, false, self.descriptor_length, &sel)],
+            )
+        };
+        let reel_hw::DataDirection::FromDevice(buf) = data else {
+            panic!("READ ELEMENT STATUS without a data-in buffer");
+        };
+        assert_eq!(buf.len(), alloc, "buffer and allocation length differ");
+        let n = bytes.len().min(buf.len());
+        buf[..n].copy_from_slice(&bytes[..n]);
+        Ok(reel_hw::Completion {
+            residual: buf.len() - n,
+            ..reel_hw::Completion::good()
+        })
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn chunked_reads_return_every_element_within_the_allocation_bound(
+        dl in proptest::sample::select(vec![16usize, 52, 84]),
+        extra in 0u32..2000,
+        first in 0u16..0x2000,
+        count in 1u16..80,
+        holes in proptest::collection::vec(proptest::bool::weighted(0.1), 80),
+        beyond in 0u16..5,
+        ignore_count in proptest::bool::ANY,
+    ) {
+        let max_alloc = 16 + dl as u32 + extra;
+        let range = ElementRange::new(first, count);
+        // Elements of the range (some missing), plus some past its end.
+        let addresses: Vec<u16> = (first..first + count + beyond)
+            .filter(|a| !holes[usize::from(a - first) % holes.len()])
+            .collect();
+        let model = Model {
+            ty: ST,
+            addresses: addresses.clone(),
+            descriptor_length: dl,
+            ignore_count,
+            commands: 0,
+            largest_allocation: 0,
+        };
+        let config = ChangerConfig { max_allocation_length: max_alloc, ..ChangerConfig::default() };
+        let mut c = Changer::with_config(model, config);
+        let got = c
+            .read_elements(ST, range, &ReadOptions { voltag: true, dvcid: false })
+            .unwrap();
+        let want: Vec<u16> = addresses.iter().copied().filter(|&a| range.contains(a)).collect();
+        proptest::prop_assert_eq!(addresses_of(&got), want.clone());
+        let m = c.into_inner();
+        proptest::prop_assert!(m.largest_allocation <= max_alloc as usize);
+        let per_chunk = ((max_alloc as usize - 16) / dl).max(1);
+        // One command per chunk of what exists, plus the first (which may come back cut) and
+        // a last empty answer when the range ends in a hole.
+        proptest::prop_assert!(
+            m.commands <= want.len().div_ceil(per_chunk) + 2,
+            "{} commands for {} elements, {} per chunk", m.commands, want.len(), per_chunk
+        );
+    }
+}
+
+fn addresses_of(ds: &[ElementDescriptor]) -> Vec<u16> {
+    addresses(ds)
 }

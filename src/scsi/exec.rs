@@ -36,6 +36,24 @@ use thiserror::Error;
 use super::opcode::OpCode;
 use super::ParseError;
 
+/// A sense key given as a [`SenseKey`] or as its wire value (`u8`).
+pub trait IntoSenseKey {
+    /// The sense key.
+    fn into_sense_key(self) -> SenseKey;
+}
+
+impl IntoSenseKey for SenseKey {
+    fn into_sense_key(self) -> SenseKey {
+        self
+    }
+}
+
+impl IntoSenseKey for u8 {
+    fn into_sense_key(self) -> SenseKey {
+        SenseKey(self & 0x0F)
+    }
+}
+
 /// Bounds of the retries and waits of an [`Executor`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -228,13 +246,15 @@ impl<E> DeviceError<E> {
     }
 
     /// True for a CHECK CONDITION with this sense key, ASC and ASCQ.
-    pub fn is_sense(&self, key: SenseKey, asc: u8, ascq: u8) -> bool {
+    pub fn is_sense(&self, key: impl IntoSenseKey, asc: u8, ascq: u8) -> bool {
+        let key = key.into_sense_key();
         matches!(self, DeviceError::Check { sense, .. }
             if sense.key == key && sense.asc == asc && sense.ascq == ascq)
     }
 
     /// True for a CHECK CONDITION with this sense key.
-    pub fn is_sense_key(&self, key: SenseKey) -> bool {
+    pub fn is_sense_key(&self, key: impl IntoSenseKey) -> bool {
+        let key = key.into_sense_key();
         matches!(self, DeviceError::Check { sense, .. } if sense.key == key)
     }
 
@@ -698,6 +718,25 @@ mod tests {
             err.to_string(),
             "MOVE MEDIUM on /dev/sg3 failed: ILLEGAL REQUEST, ASC/ASCQ 3b/0e: Medium source element empty"
         );
+
+        // Descriptor-format and deferred sense decode the same way.
+        use reel_hw::sense::SenseFormat;
+        let descriptor =
+            Sense::new(SenseKey::ILLEGAL_REQUEST, 0x21, 0x01).in_format(SenseFormat::Descriptor);
+        let deferred = Sense::new(SenseKey::HARDWARE_ERROR, 0x40, 0x80).deferred();
+        let mut t = ScriptedTransport::new([
+            Expect::check_sense(mv, &descriptor),
+            Expect::check_sense(mv, &deferred),
+        ]);
+        let e = ex.no_data(&mut t, &mv, T).unwrap_err();
+        assert!(e.is_sense(SenseKey::ILLEGAL_REQUEST, 0x21, 0x01), "{e:?}");
+        let e = ex.no_data(&mut t, &mv, T).unwrap_err();
+        assert_eq!(
+            e.sense().map(|s| (s.deferred, s.key)),
+            Some((true, SenseKey::HARDWARE_ERROR))
+        );
+        assert!(e.is_sense_key(4u8));
+        t.done();
 
         // Other status, transport error, undecodable sense, NOT READY other than 04/01.
         let mut t = ScriptedTransport::new([

@@ -6,6 +6,8 @@
 
 pub mod exchange_medium;
 pub mod exec;
+#[cfg(test)]
+mod fuzz_tests;
 pub mod initialize_element_status;
 pub mod inquiry;
 pub mod mode_sense;

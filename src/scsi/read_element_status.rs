@@ -13,7 +13,8 @@
 //! - a page byte count a few bytes short of a whole descriptor that did arrive (an emulator
 //!   quirk) is rounded up to that descriptor;
 //! - zero bytes after the last page (a device that does not report its residual) end the
-//!   report;
+//!   report, and so do bytes after a good page that are no page header (the report is then
+//!   marked incomplete when they lie inside the announced byte count);
 //! - volume tag fields of 36 bytes (SMC) and 32 bytes (a quirk) are told apart by the
 //!   descriptor length and the layout of what follows; a descriptor too short for a tag has
 //!   none;
@@ -290,8 +291,9 @@ const FIXED_LEN: usize = 12;
 /// # Errors
 /// - [`ParseError::Truncated`] (`element status header`) when fewer than 8 bytes arrived;
 /// - [`ParseError::InvalidField`] (`element status page element type`, `element descriptor
-///   length`) for a non-zero page header, within the announced byte count, that names no
-///   element type or a descriptor shorter than 12 bytes.
+///   length`) when the first page header is not zero padding, lies within the announced byte
+///   count, and names no element type or a descriptor shorter than 12 bytes. Such bytes after
+///   a good page end the report instead (marked incomplete).
 pub fn parse(bytes: &[u8]) -> Result<ElementStatus, ParseError> {
     let mut r = Reader::new(bytes);
     let first_address = r.u16(HEADER)?;
@@ -313,7 +315,11 @@ pub fn parse(bytes: &[u8]) -> Result<ElementStatus, ParseError> {
         let valid_type = (1..=4).contains(&element_type.0);
         let valid_len = usize::from(descriptor_length) >= FIXED_LEN;
         if !(valid_type && valid_len) {
-            if !within_count {
+            if !pages.is_empty() || !within_count {
+                // After a good page, bytes that are no page header are not trusted: the report
+                // ends here, and inside the announced count it is incomplete (the driver
+                // re-reads from the next address).
+                incomplete |= within_count;
                 break;
             }
             return Err(if valid_type {
@@ -374,24 +380,31 @@ pub fn parse(bytes: &[u8]) -> Result<ElementStatus, ParseError> {
     })
 }
 
-/// True when `dv` starts with a plausible identification descriptor that fits in it.
-fn plausible_identifier(dv: &[u8]) -> bool {
+/// How well `dv` reads as the identification descriptor area after the tags: `None` when it
+/// cannot be one, `Some(true)` when it holds a real identifier (a code set and a value that
+/// fits), `Some(false)` when it is empty or zero.
+fn identifier_fit(dv: &[u8]) -> Option<bool> {
     match dv {
-        [] => true,
-        [cs, _, 0, len, ..] => (cs & 0x0F) <= 3 && 4 + usize::from(*len) <= dv.len(),
-        _ => false,
+        [] => Some(false),
+        _ if dv.iter().all(|&b| b == 0) => Some(false),
+        [cs, _, 0, len, ..] if (cs & 0x0F) <= 3 && 4 + usize::from(*len) <= dv.len() => {
+            Some(*len > 0 && (1..=3).contains(&(cs & 0x0F)))
+        }
+        _ => None,
     }
 }
 
 /// Size of each volume tag field in `rest` (the descriptor after its fixed part): 36 bytes
-/// (SMC), or 32 bytes when the descriptor layout says so.
+/// (SMC), or 32 bytes (a quirk) when what follows the tags only reads as an identifier at
+/// that offset.
 fn tag_field_len(rest: &[u8], tags: usize) -> usize {
     if tags == 0 {
         return 0;
     }
-    for len in [36, 32] {
-        if let Some(dv) = rest.get(len * tags..) {
-            if plausible_identifier(dv) || dv.iter().all(|&b| b == 0) {
+    let fit = |len: usize| rest.get(len * tags..).and_then(identifier_fit);
+    for strong in [true, false] {
+        for len in [36, 32] {
+            if fit(len).is_some_and(|s| s || !strong) {
                 return len;
             }
         }
@@ -489,10 +502,10 @@ pub(crate) mod testutil {
         pub ascq: u8,
         pub b9: u8,
         pub source: u16,
-        pub primary: Option<&'static str>,
-        pub alternate: Option<&'static str>,
+        pub primary: Option<String>,
+        pub alternate: Option<String>,
         /// (code set, designator type, value)
-        pub dvcid: Option<(u8, u8, &'static [u8])>,
+        pub dvcid: Option<(u8, u8, Vec<u8>)>,
     }
 
     impl D {
@@ -506,11 +519,19 @@ pub(crate) mod testutil {
         }
 
         /// Full, with the given primary tag.
-        pub fn full(address: u16, tag: &'static str) -> Self {
+        pub fn full(address: u16, tag: &str) -> Self {
             D {
                 flags: 0x09,
-                primary: Some(tag),
+                primary: Some(tag.to_owned()),
                 ..D::at(address)
+            }
+        }
+
+        /// With a device identifier.
+        pub fn dvcid(self, code_set: u8, designator_type: u8, value: &[u8]) -> Self {
+            D {
+                dvcid: Some((code_set, designator_type, value.to_vec())),
+                ..self
             }
         }
 
@@ -519,9 +540,9 @@ pub(crate) mod testutil {
             let mut v = self.address.to_be_bytes().to_vec();
             v.extend([self.flags, 0, self.asc, self.ascq, 0, 0, 0, self.b9]);
             v.extend(self.source.to_be_bytes());
-            for (on, tag) in [(pvoltag, self.primary), (avoltag, self.alternate)] {
+            for (on, tag) in [(pvoltag, &self.primary), (avoltag, &self.alternate)] {
                 if on {
-                    let mut t = tag.unwrap_or("").as_bytes().to_vec();
+                    let mut t = tag.as_deref().unwrap_or("").as_bytes().to_vec();
                     t.resize(32, b' ');
                     if tag_len == 36 {
                         t.extend([0, 0, 0, 1]);
@@ -529,8 +550,8 @@ pub(crate) mod testutil {
                     v.extend(t);
                 }
             }
-            if let Some((cs, ty, value)) = self.dvcid {
-                v.extend([cs, ty, 0, value.len() as u8]);
+            if let Some((cs, ty, value)) = &self.dvcid {
+                v.extend([*cs, *ty, 0, value.len() as u8]);
                 v.extend_from_slice(value);
             }
             if v.len() > len {
@@ -784,7 +805,7 @@ mod tests {
         ];
         for (i, &(len, pv, tag_len, dvcid, want_tag, want_serial)) in cases.iter().enumerate() {
             let d = D {
-                dvcid,
+                dvcid: dvcid.map(|(cs, ty, v)| (cs, ty, v.to_vec())),
                 ..D::full(0x0100, "XYZ002L7")
             };
             let bytes = report(0x0100, 1, &[page_with(DT, pv, false, len, tag_len, &[d])]);
@@ -880,10 +901,7 @@ mod tests {
         // Asked for 2 storage elements from 0x1000, the changer sends 5; a second page of
         // drives follows; each page has its own descriptor length.
         let st: Vec<D> = (0..5).map(|i| D::at(0x1000 + i)).collect();
-        let dt = [D {
-            dvcid: Some((2, 0, b"SER9")),
-            ..D::at(0x0100)
-        }];
+        let dt = [D::at(0x0100).dvcid(2, 0, b"SER9")];
         let bytes = report(
             0x1000,
             5,
@@ -914,7 +932,7 @@ mod tests {
         let d = D {
             flags: 0x3B, // full, impexp, access, exenab, inenab
             b9: 0x42,    // invert, cleaning
-            alternate: Some("ALT1"),
+            alternate: Some("ALT1".into()),
             ..D::full(0x10, "CLN001L1")
         };
         let bytes = report(
@@ -955,7 +973,13 @@ mod tests {
         // The same garbage after the announced report is ignored.
         let mut trailing = ok.clone();
         trailing.extend([7, 0, 0, 4, 0, 0, 0, 16]);
-        assert_eq!(parse(&trailing).unwrap().len(), 1);
+        let s = parse(&trailing).unwrap();
+        assert_eq!((s.len(), s.incomplete), (1, false));
+        // Inside the announced count, after a good page: the report ends there, incomplete.
+        let mut inside = trailing.clone();
+        inside[5..8].copy_from_slice(&[0, 0, 40]);
+        let s = parse(&inside).unwrap();
+        assert_eq!((s.len(), s.incomplete), (1, true));
     }
 
     #[test]

@@ -97,3 +97,6 @@ pub fn pad(s: &str, n: usize) -> Vec<u8> {
     v.resize(n, b' ');
     v
 }
+
+/// An expected sense (key, ASC, ASCQ), None for GOOD.
+pub type Sense3 = Option<(u8, u8, u8)>;
