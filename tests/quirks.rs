@@ -1335,3 +1335,118 @@ fn a_recovered_error_fault_still_executes_the_command() {
         Some("ABC001L8")
     );
 }
+
+#[test]
+fn operator_actions_reach_every_initiator_once_and_prevent_locks_them_out() {
+    let lib = lib(SMALL);
+    let (mut a, _) = changer(&lib);
+    let (mut b, _) = changer(&lib);
+    let map = a.element_map().unwrap();
+    b.element_map().unwrap();
+    let ua = |c: &mut Changer<Rec<SimTransport>>| -> Vec<(u8, u8)> {
+        c.take_events()
+            .iter()
+            .filter_map(|e| e.sense().map(|s| (s.asc, s.ascq)))
+            .collect()
+    };
+
+    // A host holding PREVENT MEDIUM REMOVAL locks the mailslot against the operator.
+    a.prevent_allow(true).unwrap();
+    assert!(lib.insert("OPR001L8", None).is_err());
+    assert!(lib.set_door(true).is_err());
+    a.prevent_allow(false).unwrap();
+
+    // Door open: the robot cannot reach the mailslot (02/04/18), its element loses ACCESS.
+    lib.set_door(true).unwrap();
+    let s = a.status(&map, true).unwrap();
+    assert!(!s.import_export[0].access);
+    let err = a.move_medium(1, 1000, 10, false).unwrap_err();
+    assert_eq!(sense_of(&err), ("MOVE MEDIUM".into(), 2, 0x04, 0x18));
+    // The operator puts a cartridge in and closes the door: one 06/28/01 per initiator.
+    lib.insert("OPR001L8", Some(10)).unwrap();
+    lib.set_door(false).unwrap();
+    for c in [&mut a, &mut b] {
+        let s = c.status(&map, true).unwrap();
+        let ie = &s.import_export[0];
+        assert_eq!((ie.full, ie.impexp, ie.access), (true, true, true));
+        assert_eq!(ie.primary_tag.as_ref().unwrap().identifier, "OPR001L8");
+        let got = ua(c);
+        assert!(
+            !got.is_empty() && got.iter().all(|&x| x == (0x28, 0x01)),
+            "{got:?}"
+        );
+        c.test_unit_ready().unwrap();
+        assert!(ua(c).is_empty(), "once");
+    }
+    // The host imports it: IMPEXP clears, the source is the mailslot.
+    a.move_medium(1, 10, 1001, false).unwrap();
+    let s = b.status(&map, true).unwrap();
+    let d = s.get(1001).unwrap();
+    assert_eq!((d.full, d.impexp, d.source), (true, false, Some(10)));
+    assert!(!s.import_export[0].full);
+    assert!(
+        ua(&mut b).is_empty(),
+        "a host's own move is no unit attention"
+    );
+}
+
+#[test]
+fn a_load_by_one_initiator_is_a_medium_change_for_every_other() {
+    let lib = lib(SMALL);
+    let (mut c, _) = changer(&lib);
+    let (mut d1, _) = drive(&lib, 500);
+    let (mut d2, _) = drive(&lib, 500);
+    c.move_medium(1, 1000, 500, false).unwrap();
+    for d in [&mut d1, &mut d2] {
+        assert_eq!(d.readiness().unwrap(), Readiness::Ready);
+        let ev = d.take_events();
+        assert!(
+            matches!(&ev[..], [Event::InventoryMayHaveChanged(s)] if (s.asc, s.ascq) == (0x28, 0)),
+            "{ev:?}"
+        );
+        assert_eq!(d.readiness().unwrap(), Readiness::Ready);
+        assert!(d.take_events().is_empty());
+    }
+    // The tape is threaded: the changer cannot take it until a host unloads it.
+    let err = c.move_medium(1, 500, 1000, false).unwrap_err();
+    assert_eq!(sense_of(&err), ("MOVE MEDIUM".into(), 5, 0x53, 0x02));
+    d1.unload(false).unwrap();
+    c.move_medium(1, 500, 1000, false).unwrap();
+    assert_eq!(d2.readiness().unwrap(), Readiness::NoMedium);
+}
+
+#[test]
+fn timing_exchange_and_range_inventory_complete_with_the_right_result() {
+    let lib = lib(&format!(
+        "{SMALL}\n[timing]\nmove_ms = 10\ninventory_ms_per_element = 1\n"
+    ));
+    let (mut c, _) = changer(&lib);
+    let map = c.element_map().unwrap();
+    // 1000 → 1002 and 1002's cartridge → 1003.
+    c.exchange_medium(1, 1000, 1002, 1003, false, false)
+        .unwrap();
+    c.initialize_element_status_range(1000, 6).unwrap();
+    let s = c.status(&map, true).unwrap();
+    let tags: Vec<(u16, Option<&str>, Option<u16>)> = s
+        .storage
+        .iter()
+        .map(|d| {
+            (
+                d.address,
+                d.primary_tag.as_ref().map(|t| t.identifier.as_str()),
+                d.source,
+            )
+        })
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            (1000, None, None),
+            (1001, None, None),
+            (1002, Some("ABC001L8"), Some(1000)),
+            (1003, Some("ABC002L8"), Some(1002)),
+            (1004, None, None),
+            (1005, Some("CLN001CU"), None),
+        ]
+    );
+}
