@@ -1450,3 +1450,182 @@ fn timing_exchange_and_range_inventory_complete_with_the_right_result() {
         ]
     );
 }
+
+// ---- model check: any quirks, any moves -----------------------------------------------------
+
+mod model {
+    //! Random quirk combinations and random moves: after every step the driver's view of the
+    //! library equals a model that knows only the layout contract.
+
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    /// Addresses of [`SMALL`] that can hold a cartridge.
+    const PLACES: [u16; 9] = [1000, 1001, 1002, 1003, 1004, 1005, 10, 500, 501];
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Move(u16, u16),
+        Unload(u16),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0..PLACES.len(), 0..PLACES.len()).prop_map(|(a, b)| Op::Move(PLACES[a], PLACES[b])),
+            1 => prop_oneof![Just(500u16), Just(501u16)].prop_map(Op::Unload),
+        ]
+    }
+
+    #[derive(Debug, Clone)]
+    struct Quirks {
+        barcode_reader: bool,
+        dvcid_with_voltag_rejected: bool,
+        dvcid_on_non_drive_rejected: bool,
+        ignore_element_count: bool,
+        allocation_length_16bit: bool,
+        volume_tag_length: u8,
+        max_allocation_length: u32,
+    }
+
+    fn quirks() -> impl Strategy<Value = Quirks> {
+        (
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            prop_oneof![Just(32u8), Just(36u8)],
+            prop_oneof![Just(100u32), Just(200), Just(1024), Just(0xFF_FFFF)],
+        )
+            .prop_map(|(b, dv, dn, ign, a16, tag, max)| Quirks {
+                barcode_reader: b,
+                dvcid_with_voltag_rejected: dv,
+                dvcid_on_non_drive_rejected: dn,
+                ignore_element_count: ign,
+                allocation_length_16bit: a16,
+                volume_tag_length: tag,
+                max_allocation_length: max,
+            })
+    }
+
+    /// (barcode, source) per address, and which drives have their tape threaded.
+    struct Model {
+        at: BTreeMap<u16, (&'static str, Option<u16>)>,
+        threaded: [bool; 2],
+    }
+
+    impl Model {
+        fn new() -> Model {
+            let mut at = BTreeMap::new();
+            for (a, b) in [
+                (1000, "ABC001L8"),
+                (1002, "ABC002L8"),
+                (1005, "CLN001CU"),
+                (501, "ABC003L8"),
+            ] {
+                at.insert(a, (b, None));
+            }
+            Model {
+                at,
+                threaded: [false, true],
+            }
+        }
+
+        /// What MOVE MEDIUM answers: `None` for GOOD, or the sense.
+        fn moved(&mut self, a: u16, b: u16) -> Option<(u8, u8, u8)> {
+            if !self.at.contains_key(&a) {
+                return Some((5, 0x3B, 0x0E));
+            }
+            if self.at.contains_key(&b) {
+                return Some((5, 0x3B, 0x0D));
+            }
+            if (500..=501).contains(&a) && self.threaded[usize::from(a - 500)] {
+                return Some((5, 0x53, 0x02));
+            }
+            let (bc, _) = self.at.remove(&a).unwrap();
+            self.at.insert(b, (bc, Some(a)));
+            if (500..=501).contains(&a) {
+                self.threaded[usize::from(a - 500)] = false;
+            }
+            if (500..=501).contains(&b) {
+                self.threaded[usize::from(b - 500)] = true;
+            }
+            None
+        }
+
+        fn elements(&self, barcodes: bool) -> Vec<(u16, bool, Option<String>, Option<u16>)> {
+            [1u16, 1000, 1001, 1002, 1003, 1004, 1005, 10, 500, 501]
+                .iter()
+                .map(|&a| match self.at.get(&a) {
+                    Some((bc, src)) => (a, true, barcodes.then(|| bc.to_string()), *src),
+                    None => (a, false, None, None),
+                })
+                .collect()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn the_driver_sees_what_the_model_says(q in quirks(), ops in proptest::collection::vec(op(), 1..16)) {
+            let text = SMALL.replace(
+                "[changer]\n",
+                &format!("[changer]\nbarcode_reader = {}\n", q.barcode_reader),
+            ) + &format!(
+                "\n[quirks]\ndvcid_with_voltag_rejected = {}\ndvcid_on_non_drive_rejected = {}\n\
+                 ignore_element_count = {}\nallocation_length_16bit = {}\nvolume_tag_length = {}\n\
+                 max_allocation_length = {}\n",
+                q.dvcid_with_voltag_rejected,
+                q.dvcid_on_non_drive_rejected,
+                q.ignore_element_count,
+                q.allocation_length_16bit,
+                q.volume_tag_length,
+                q.max_allocation_length,
+            );
+            let lib = lib(&text);
+            let (mut c, _) = changer(&lib);
+            let map = c.element_map().unwrap();
+            let mut drives = [drive(&lib, 500).0, drive(&lib, 501).0];
+            let mut m = Model::new();
+            for op in &ops {
+                match *op {
+                    Op::Move(a, b) => {
+                        let want = m.moved(a, b);
+                        let got = c.move_medium(1, a, b, false).err().map(|e| {
+                            let (op, k, asc, ascq) = sense_of(&e);
+                            assert_eq!(op, "MOVE MEDIUM");
+                            (k, asc, ascq)
+                        });
+                        prop_assert_eq!(got, want, "{:?}", op);
+                    }
+                    Op::Unload(d) => {
+                        let i = usize::from(d - 500);
+                        let r = drives[i].unload(false);
+                        // A cartridge in the drive: GOOD, threaded or not; none: 02/3A/00.
+                        if m.at.contains_key(&d) {
+                            prop_assert!(r.is_ok(), "{:?}: {:?}", op, r);
+                            m.threaded[i] = false;
+                        } else {
+                            let e = r.expect_err("unload of an empty drive");
+                            prop_assert!(e.is_no_medium(), "{:?}: {:?}", op, e);
+                        }
+                    }
+                }
+                let s = c.status(&map, true).unwrap();
+                let got: Vec<(u16, bool, Option<String>, Option<u16>)> = s
+                    .all()
+                    .map(|d| (d.address, d.full, d.primary_tag.as_ref().map(|t| t.identifier.clone()), d.source))
+                    .collect();
+                prop_assert_eq!(got, m.elements(q.barcode_reader), "after {:?}", op);
+                let serials: Vec<Option<String>> = s
+                    .data_transfer
+                    .iter()
+                    .map(|d| d.device_id.as_ref().and_then(|i| i.serial()))
+                    .collect();
+                prop_assert_eq!(serials, [Some("DRVA0001".to_owned()), Some("DRVB0002".to_owned())]);
+            }
+        }
+    }
+}
