@@ -864,3 +864,52 @@ fn every_simulator_reply_decodes_with_reels_parsers() {
         assert!(ok, "{target}/{stem}: {b:02x?}");
     }
 }
+
+// ---- mutated seeds, on the stable toolchain ----------------------------------------------------
+
+mod mutated {
+    //! A little of what the fuzzer does, in every test run: seeds with bytes changed, cut or
+    //! appended, into their targets.
+
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    fn seeds() -> &'static Vec<(fuzzing::Target, Vec<u8>)> {
+        static SEEDS: OnceLock<Vec<(fuzzing::Target, Vec<u8>)>> = OnceLock::new();
+        SEEDS.get_or_init(|| {
+            let corpus = root().join("fuzz/corpus");
+            let mut v = Vec::new();
+            for &(name, run) in fuzzing::TARGETS {
+                for f in files(&corpus.join(name)) {
+                    v.push((run, std::fs::read(f).unwrap()));
+                }
+            }
+            v
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn mutated_seeds_never_panic(
+            pick in any::<prop::sample::Index>(),
+            flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
+            cut in any::<prop::sample::Index>(),
+            tail in proptest::collection::vec(any::<u8>(), 0..16),
+        ) {
+            let (run, seed) = &seeds()[pick.index(seeds().len())];
+            let mut b = seed.clone();
+            if !b.is_empty() {
+                for (at, v) in &flips {
+                    let i = at.index(b.len());
+                    b[i] = *v;
+                }
+                b.truncate(cut.index(b.len() + 1));
+            }
+            b.extend_from_slice(&tail);
+            run(&b);
+        }
+    }
+}
