@@ -1629,3 +1629,94 @@ mod model {
         }
     }
 }
+
+#[test]
+fn a_drive_under_a_reply_limit_continues_its_cartridge_memory_reads() {
+    // (max_allocation_length, first attribute of each READ ATTRIBUTE, whole MAM read)
+    let cases: [(u32, &[u16], bool); 4] = [
+        (0xFF_FFFF, &[0x0000], true),
+        (200, &[0x0000], true),
+        (64, &[0x0000, 0x0401, 0x0409], true),
+        // The 37-byte MEDIUM SERIAL NUMBER attribute never fits: a typed error.
+        (40, &[0x0000, 0x0002, 0x0401], false),
+    ];
+    let full = {
+        let lib = lib(SMALL);
+        let (mut d, _) = drive(&lib, 501);
+        d.read_mam().unwrap().unwrap()
+    };
+    assert_eq!(full.barcode.as_deref(), Some("ABC003L8"));
+    for (max, firsts, whole) in cases {
+        let lib = lib(&format!(
+            "{SMALL}\n[quirks]\nmax_allocation_length = {max}\n"
+        ));
+        let (mut d, log) = drive(&lib, 501);
+        let id = d.identify().unwrap();
+        assert_eq!(id.serial.as_deref(), Some("DRVB0002"), "max {max}");
+        log.lock().unwrap().clear();
+        let got = d.read_mam();
+        let sent: Vec<u16> = log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.cdb[0] == 0x8C)
+            .map(|c| u16::from_be_bytes([c.cdb[8], c.cdb[9]]))
+            .collect();
+        assert_eq!(sent, firsts, "max {max}");
+        match (got, whole) {
+            (Ok(Some(mam)), true) => {
+                // Every attribute the whole reply has, in the same order, nothing lost.
+                assert_eq!(
+                    mam.attributes.attributes, full.attributes.attributes,
+                    "max {max}"
+                );
+                assert_eq!(mam.barcode, full.barcode);
+                assert_eq!(mam.density_code, full.density_code);
+            }
+            (Err(DeviceError::Protocol { op, .. }), false) => assert_eq!(op, "READ ATTRIBUTE"),
+            (got, _) => panic!("max {max}: got {got:?}"),
+        }
+    }
+}
+
+#[test]
+#[ignore = "bug (drive): Drive::medium_types and Drive::densities return Ok with a partial list \
+            (even an empty one) when a REPORT DENSITY SUPPORT reply is still truncated after the \
+            re-read with 0xFFFF (src/drive/mod.rs density_report drops Report::truncated on the \
+            second pass). With max_allocation_length = 200 an LTO-8 drive reports 3 of its 5 \
+            medium types, with 40 none at all, so discovery would decide it reads no media. \
+            Expected: the whole list, or a typed error saying the report was cut"]
+fn a_cut_density_report_is_never_taken_for_the_whole_list() {
+    let whole = {
+        let lib = lib(SMALL);
+        let (mut d, _) = drive(&lib, 501);
+        (d.medium_types(false).unwrap(), d.densities(false).unwrap())
+    };
+    assert_eq!(whole.0.len(), 5);
+    for max in [200u32, 40] {
+        let lib = lib(&format!(
+            "{SMALL}\n[quirks]\nmax_allocation_length = {max}\n"
+        ));
+        let (mut d, _) = drive(&lib, 501);
+        match d.medium_types(false) {
+            Ok(v) => assert_eq!(v, whole.0, "max {max}: a partial list"),
+            Err(e) => assert!(
+                matches!(
+                    e,
+                    DeviceError::Malformed { .. } | DeviceError::Protocol { .. }
+                ),
+                "{e:?}"
+            ),
+        }
+        match d.densities(false) {
+            Ok(v) => assert_eq!(v, whole.1, "max {max}: a partial list"),
+            Err(e) => assert!(
+                matches!(
+                    e,
+                    DeviceError::Malformed { .. } | DeviceError::Protocol { .. }
+                ),
+                "{e:?}"
+            ),
+        }
+    }
+}
