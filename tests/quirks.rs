@@ -1720,3 +1720,105 @@ fn a_cut_density_report_is_never_taken_for_the_whole_list() {
         }
     }
 }
+
+// ---- media in drives: incompatible, cleaning, auto_unload -----------------------------------
+
+const MEDIA: &str = r#"
+[changer]
+serial = "CONFORM03"
+transport     = { first = 1,    count = 1 }
+storage       = { first = 1000, count = 4 }
+import_export = { first = 10,   count = 0 }
+data_transfer = { first = 500,  count = 1 }
+
+[[drive]]
+serial = "DRVM0001"
+generation = "LTO-8"
+needs_cleaning = true
+
+[[cartridge]]
+barcode  = "OLD001L6"
+location = "slot:1000"
+
+[[cartridge]]
+barcode  = "CLN001CU"
+location = "slot:1001"
+
+[[cartridge]]
+barcode  = "NEW001L8"
+location = "slot:1002"
+"#;
+
+#[test]
+fn what_a_drive_says_about_the_medium_the_changer_put_in() {
+    let lib = lib(MEDIA);
+    let (mut c, _) = changer(&lib);
+    let (mut d, _) = drive(&lib, 500);
+    let mut step = |c: &mut Changer<Rec<SimTransport>>, from: u16, to: u16| {
+        c.move_medium(1, from, to, false).unwrap();
+        let r = d.readiness().unwrap();
+        let _ = d.take_events();
+        let alerts = d.tape_alerts().unwrap();
+        // LTO drives thread whatever the changer puts in; the host unloads it.
+        d.unload(false).unwrap();
+        c.move_medium(1, to, from, false).unwrap();
+        (r, alerts.needs_cleaning())
+    };
+    // An LTO-6 cartridge in an LTO-8 drive: the move succeeds, the drive says 30/00.
+    let (r, dirty) = step(&mut c, 1000, 500);
+    match r {
+        Readiness::IncompatibleMedium(s) => assert_eq!((s.asc, s.ascq), (0x30, 0x00)),
+        r => panic!("{r:?}"),
+    }
+    assert!(
+        dirty,
+        "the layout says the drive needs cleaning: TapeAlert CLEAN NOW"
+    );
+    // The cleaning cartridge: 30/03, and it cleans the drive.
+    let (r, dirty) = step(&mut c, 1001, 500);
+    assert_eq!(r, Readiness::CleaningCartridge);
+    assert!(!dirty, "cleaned");
+    // An LTO-8 cartridge: ready.
+    let (r, dirty) = step(&mut c, 1002, 500);
+    assert_eq!(r, Readiness::Ready);
+    assert!(!dirty);
+}
+
+#[test]
+fn auto_unload_lets_the_changer_take_a_loaded_tape() {
+    // (auto_unload, what MOVE MEDIUM out of a drive with its tape threaded answers)
+    for (auto, want) in [(false, Some((5u8, 0x53u8, 0x02u8))), (true, None)] {
+        let lib = lib(&format!("{SMALL}\n[quirks]\nauto_unload = {auto}\n"));
+        let (mut c, _) = changer(&lib);
+        let got = c.move_medium(1, 501, 1001, false).err().map(|e| {
+            let (op, k, a, q) = sense_of(&e);
+            assert_eq!(op, "MOVE MEDIUM");
+            (k, a, q)
+        });
+        assert_eq!(got, want, "auto_unload = {auto}");
+        let (mut d, _) = drive(&lib, 501);
+        let r = d.readiness().unwrap();
+        assert_eq!(r.is_ready(), !auto, "auto_unload = {auto}: {r:?}");
+    }
+}
+
+#[test]
+#[ignore = "bug (drive): Drive::tape_alerts returns Ok with no flags when the device cuts the \
+            TapeAlert page (here max_allocation_length = 64, the page is 324 bytes): CLEAN NOW \
+            (0x14) of a drive that needs cleaning is lost, and reading the page cleared it. \
+            parse_tape_alert documents 'the flags that were transferred' but the driver drops \
+            LogPageData::truncated. Expected: the flag, or a typed error saying the page was cut"]
+fn a_cut_tape_alert_page_is_never_taken_for_no_alerts() {
+    let lib = lib(&format!("{MEDIA}\n[quirks]\nmax_allocation_length = 64\n"));
+    let (mut d, _) = drive(&lib, 500);
+    match d.tape_alerts() {
+        Ok(a) => assert!(a.needs_cleaning(), "{a:?}"),
+        Err(e) => assert!(
+            matches!(
+                e,
+                DeviceError::Malformed { .. } | DeviceError::Protocol { .. }
+            ),
+            "{e:?}"
+        ),
+    }
+}
