@@ -1203,6 +1203,8 @@ fn each_initiator_sees_each_unit_attention_once() {
     }
 }
 
+// ---- limits, offline drives, becoming-ready faults, operator actions ------------------------
+
 #[test]
 fn reply_limits_too_small_for_the_structures_give_typed_errors() {
     // (max_allocation_length, what element_map gives, what status gives)
@@ -1629,6 +1631,8 @@ mod model {
         }
     }
 }
+
+// ---- drives under a reply limit -------------------------------------------------------------
 
 #[test]
 fn a_drive_under_a_reply_limit_continues_its_cartridge_memory_reads() {
