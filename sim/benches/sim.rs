@@ -68,6 +68,14 @@ fn main() {
     let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("layouts/large.toml");
     println!("reel-sim benchmark: {}", path.display());
     println!("RSS before loading: {}", vm("VmRSS:"));
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "load average (wall-clock figures below are inflated on a busy machine): {}",
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
 
     let mut builds = Vec::new();
     let mut lib = None;

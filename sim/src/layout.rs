@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 
 use serde::Deserialize;
@@ -789,8 +790,23 @@ impl Layout {
 
         // Cartridges.
         let mut cartridges: Vec<CartridgeConfig> = Vec::new();
-        let mut by_barcode: HashMap<Barcode, usize> = HashMap::new();
-        let mut by_place: HashMap<Location, usize> = HashMap::new();
+        let mut by_barcode: HashMap<Barcode, usize, BuildHasherDefault<Fnv>> =
+            HashMap::with_capacity_and_hasher(1024, BuildHasherDefault::default());
+        // The span of the cartridge in each element (usize::MAX: empty), by element index.
+        let base = {
+            let c = |k| usize::from(changer.range(k).count);
+            [
+                0,
+                c(ElementKind::Transport),
+                c(ElementKind::Transport) + c(ElementKind::Storage),
+                c(ElementKind::Transport) + c(ElementKind::Storage) + c(ElementKind::ImportExport),
+            ]
+        };
+        let total = base[3] + usize::from(changer.data_transfer.count);
+        let mut by_place: Vec<usize> = vec![usize::MAX; total];
+        let element_index = |loc: Location| {
+            base[loc.kind as usize - 1] + usize::from(loc.address - changer.range(loc.kind).first)
+        };
         let check_location = |loc: Location, at: usize, key: &str| -> Result<(), LayoutError> {
             let r = changer.range(loc.kind);
             if !r.contains(loc.address) {
@@ -841,7 +857,9 @@ impl Layout {
                     format!("duplicate barcode {bc} (also on line {})", cx.line(prev)),
                 ));
             }
-            if let Some(prev) = by_place.insert(loc, loc_at) {
+            let slot = &mut by_place[element_index(loc)];
+            let prev = std::mem::replace(slot, loc_at);
+            if prev != usize::MAX {
                 return Err(cx.err(
                     loc_at,
                     loc_key,
@@ -927,8 +945,11 @@ impl Layout {
                     ),
                 ));
             }
+            let mut bc = first;
             for i in 0..count {
-                let bc = first.nth_in_run(u64::from(i)).unwrap_or(first);
+                if i > 0 {
+                    bc = bc.next_in_run().unwrap_or(bc);
+                }
                 let loc = Location {
                     kind: loc.kind,
                     address: loc.address + i,
@@ -1098,4 +1119,27 @@ fn command_by_name(name: &str) -> Option<FaultCommand> {
         "READELEMENTSTATUS" => Opcode(0xB8),
         _ => return None,
     })
+}
+
+/// FNV-1a, for the duplicate-barcode check of large layouts (keys are not attacker-chosen).
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
 }

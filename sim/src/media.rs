@@ -100,6 +100,32 @@ impl Barcode {
     }
 }
 
+impl Barcode {
+    /// The next barcode of a run (`A00009L8` → `A00010L8`), incrementing the digits before the
+    /// two-character suffix in place; `None` when they would overflow or there are none.
+    pub fn next_in_run(&self) -> Option<Barcode> {
+        let len = usize::from(self.len);
+        if len < 3 {
+            return None;
+        }
+        let mut next = *self;
+        let end = len - 2;
+        let mut i = end;
+        while i > 0 {
+            i -= 1;
+            match next.bytes[i] {
+                b'9' => next.bytes[i] = b'0',
+                d @ b'0'..=b'8' => {
+                    next.bytes[i] = d + 1;
+                    return Some(next);
+                }
+                _ => return None,
+            }
+        }
+        None
+    }
+}
+
 impl fmt::Debug for Barcode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Barcode({})", self.as_str())
@@ -451,6 +477,18 @@ mod tests {
         );
         assert!(Barcode::new("AB9998L8").unwrap().nth_in_run(2).is_none());
         assert!(Barcode::new("ABCDEFL8").unwrap().nth_in_run(1).is_none());
+        let cases = [
+            ("A00009L8", Some("A00010L8")),
+            ("AB0999L8", Some("AB1000L8")),
+            ("AB9999L8", None),
+            ("ABCDEFL8", None),
+            ("999999L8", None),
+            ("000000L8", Some("000001L8")),
+        ];
+        for (b, want) in cases {
+            let got = Barcode::new(b).unwrap().next_in_run();
+            assert_eq!(got.as_ref().map(Barcode::as_str), want, "{b}");
+        }
     }
 
     #[test]

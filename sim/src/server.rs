@@ -134,6 +134,7 @@ pub fn remove_socket(path: &Path) -> std::io::Result<()> {
 pub fn serve_connection(library: &SimLibrary, mut stream: UnixStream) {
     let mut source = library.source();
     let mut open: HashMap<String, SimTransport> = HashMap::new();
+    let mut data_in: Vec<u8> = Vec::new();
     loop {
         let body = match read_frame(&mut stream) {
             Ok(Some(b)) => b,
@@ -175,26 +176,27 @@ pub fn serve_connection(library: &SimLibrary, mut stream: UnixStream) {
                     }
                 }
                 let t = open.get_mut(&path).expect("opened above");
-                let mut buf = Vec::new();
+                // The data-in buffer is reused between commands: only transferred bytes are sent.
+                let len = if direction == Direction::FromDevice {
+                    allocation as usize
+                } else {
+                    0
+                };
+                if data_in.len() < len {
+                    data_in.resize(len, 0);
+                }
                 let data = match direction {
                     Direction::None => DataDirection::None,
                     Direction::ToDevice => DataDirection::ToDevice(&data_out),
-                    Direction::FromDevice => {
-                        buf = vec![0u8; allocation as usize];
-                        DataDirection::FromDevice(&mut buf)
-                    }
+                    Direction::FromDevice => DataDirection::FromDevice(&mut data_in[..len]),
                 };
                 match t.execute(&cdb, data, Duration::from_millis(u64::from(timeout_ms))) {
-                    Ok(c) => {
-                        let n = c.transferred(buf.len());
-                        buf.truncate(n);
-                        Reply::Completion {
-                            status: c.status.0,
-                            sense: c.sense,
-                            residual: c.residual as u32,
-                            data: buf,
-                        }
-                    }
+                    Ok(c) => Reply::Completion {
+                        data: data_in[..c.transferred(len)].to_vec(),
+                        status: c.status.0,
+                        sense: c.sense,
+                        residual: c.residual as u32,
+                    },
                     Err(e) => {
                         open.remove(&path);
                         Reply::TransportError {

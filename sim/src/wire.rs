@@ -223,10 +223,15 @@ pub fn write_frame(w: &mut impl Write, body: &[u8]) -> Result<(), WireError> {
     if body.len() > MAX_FRAME {
         return Err(WireError::TooLarge(body.len()));
     }
-    let mut out = Vec::with_capacity(4 + body.len());
-    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    out.extend_from_slice(body);
-    w.write_all(&out)?;
+    if body.len() <= 4096 {
+        let mut out = Vec::with_capacity(4 + body.len());
+        out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        out.extend_from_slice(body);
+        w.write_all(&out)?;
+    } else {
+        w.write_all(&(body.len() as u32).to_be_bytes())?;
+        w.write_all(body)?;
+    }
     w.flush()?;
     Ok(())
 }

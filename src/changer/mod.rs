@@ -16,7 +16,15 @@
 //!   address; the refusal is remembered for the session. When VOLTAG alone is refused, the
 //!   changer has no barcode reader: VOLTAG is dropped for the rest of the session
 //!   ([`Quirks::barcode_reader`]). SMC's page 0x1F has no bit for a barcode reader, so the
-//!   refusal is the only sign.
+//!   refusal is the only sign. An inventory change reported after the series began makes it
+//!   read the library again.
+//! - [`Changer::read_elements`]: never asks for more than
+//!   [`ChangerConfig::max_allocation_length`] bytes and continues from the last address
+//!   received + 1 until the range is read; it trusts only the bytes transferred, drops what
+//!   lies outside the range, and fails rather than loops when a reply makes no progress.
+//!
+//! Unit attentions, recovered errors and "becoming ready" waits are not errors: they are
+//! queued as [`Event`]s for [`Changer::take_events`].
 
 #[cfg(test)]
 mod tests;
@@ -52,6 +60,12 @@ pub struct ChangerConfig {
     /// Set CURDATA in READ ELEMENT STATUS (report what the changer knows without moving;
     /// default off, as some SMC-2 changers reject the bit).
     pub curdata: bool,
+    /// Timeout of changer commands: MODE SENSE, READ ELEMENT STATUS, MOVE MEDIUM, ... (default
+    /// 5 minutes, scsi-reference §8). INQUIRY and TEST UNIT READY keep their 30 seconds.
+    pub command_timeout: Duration,
+    /// Timeout of INITIALIZE ELEMENT STATUS (default 30 minutes; large libraries may need
+    /// more).
+    pub initialize_timeout: Duration,
 }
 
 impl Default for ChangerConfig {
@@ -60,6 +74,8 @@ impl Default for ChangerConfig {
             max_allocation_length: 0xFFFF,
             retry: RetryPolicy::default(),
             curdata: false,
+            command_timeout: move_medium::TIMEOUT,
+            initialize_timeout: initialize_element_status::TIMEOUT,
         }
     }
 }
@@ -126,6 +142,10 @@ impl LibraryStatus {
     }
 }
 
+/// How many times [`Changer::status`] reads the library again when its inventory changes
+/// during a read.
+pub const STATUS_REREADS: usize = 2;
+
 /// A MODE SENSE reply, its form, and the CDB that produced it.
 type ModeReply = (Vec<u8>, Form, Vec<u8>);
 
@@ -142,6 +162,10 @@ pub struct Changer<T: Transport> {
     exec: Executor,
     config: ChangerConfig,
     quirks: Quirks,
+    /// READ ELEMENT STATUS replies received in the current [`Changer::status`] series.
+    series_reads: usize,
+    /// An inventory event arrived after the first reply of the current series.
+    changed_midway: bool,
 }
 
 impl<T: Transport> Changer<T> {
@@ -159,6 +183,8 @@ impl<T: Transport> Changer<T> {
             exec,
             config,
             quirks: Quirks::default(),
+            series_reads: 0,
+            changed_midway: false,
         }
     }
 
@@ -301,7 +327,11 @@ impl<T: Transport> Changer<T> {
                 Form::Six => mode_sense::cdb6(page, true, MODE_SENSE_LEN).to_vec(),
                 Form::Ten => mode_sense::cdb10(page, true, u16::from(MODE_SENSE_LEN)).to_vec(),
             };
-            match self.read_into(&cdb, usize::from(MODE_SENSE_LEN), mode_sense::TIMEOUT) {
+            match self.read_into(
+                &cdb,
+                usize::from(MODE_SENSE_LEN),
+                self.config.command_timeout,
+            ) {
                 Ok(bytes) => {
                     self.quirks.mode_sense_10 = Some(form == Form::Ten);
                     return Ok((bytes, form, cdb));
@@ -390,7 +420,16 @@ impl<T: Transport> Changer<T> {
                 allocation_length: alloc,
             };
             let cdb = request.cdb();
-            let bytes = self.read_into(&cdb, alloc as usize, res::TIMEOUT)?;
+            let seen = self.exec.events().len();
+            let bytes = self.read_into(&cdb, alloc as usize, self.config.command_timeout)?;
+            if self.series_reads > 0
+                && self.exec.events()[seen..]
+                    .iter()
+                    .any(|e| matches!(e, Event::InventoryMayHaveChanged(_)))
+            {
+                self.changed_midway = true;
+            }
+            self.series_reads += 1;
             let status = res::parse(&bytes).map_err(|e| self.malformed(&cdb, e))?;
             if let Some(page) = status.pages.first() {
                 let dl = u32::from(page.descriptor_length).max(1);
@@ -528,6 +567,11 @@ impl<T: Transport> Changer<T> {
     /// (never type 0), with volume tags when `voltag` and the changer reads barcodes, and
     /// device identifiers for data transfer elements.
     ///
+    /// When the changer reports that its inventory may have changed (UNIT ATTENTION 28/xx or
+    /// 29/xx) after the series has begun, what was read before may be stale: the series is
+    /// read again, up to [`STATUS_REREADS`] times. The events stay queued for
+    /// [`Changer::take_events`].
+    ///
     /// # Errors
     /// As [`Changer::read_elements`]; ILLEGAL REQUEST 24/00 answers to VOLTAG or DVCID are
     /// handled by the fallbacks of the module documentation, not returned.
@@ -536,20 +580,28 @@ impl<T: Transport> Changer<T> {
         map: &ElementAddressAssignment,
         voltag: bool,
     ) -> Result<LibraryStatus, Error<T::Error>> {
-        let mut s = LibraryStatus::default();
-        for (ty, range) in map.ranges() {
-            if range.is_empty() {
-                continue;
+        let mut attempt = 0;
+        loop {
+            self.series_reads = 0;
+            self.changed_midway = false;
+            let mut s = LibraryStatus::default();
+            for (ty, range) in map.ranges() {
+                if range.is_empty() {
+                    continue;
+                }
+                let d = self.read_type(ty, range, voltag)?;
+                match ty {
+                    ElementType::TRANSPORT => s.transports = d,
+                    ElementType::STORAGE => s.storage = d,
+                    ElementType::IMPORT_EXPORT => s.import_export = d,
+                    _ => s.data_transfer = d,
+                }
             }
-            let d = self.read_type(ty, range, voltag)?;
-            match ty {
-                ElementType::TRANSPORT => s.transports = d,
-                ElementType::STORAGE => s.storage = d,
-                ElementType::IMPORT_EXPORT => s.import_export = d,
-                _ => s.data_transfer = d,
+            if !self.changed_midway || attempt >= STATUS_REREADS {
+                return Ok(s);
             }
+            attempt += 1;
         }
-        Ok(s)
     }
 
     fn no_data(&mut self, cdb: &[u8], timeout: Duration) -> Result<(), Error<T::Error>> {
@@ -571,7 +623,7 @@ impl<T: Transport> Changer<T> {
         invert: bool,
     ) -> Result<(), Error<T::Error>> {
         let cdb = move_medium::cdb(transport, source, destination, invert);
-        self.no_data(&cdb, move_medium::TIMEOUT)
+        self.no_data(&cdb, self.config.command_timeout)
     }
 
     /// EXCHANGE MEDIUM: moves the cartridge at `source` to `first_destination` and the one
@@ -596,7 +648,7 @@ impl<T: Transport> Changer<T> {
             invert_first,
             invert_second,
         );
-        self.no_data(&cdb, exchange_medium::TIMEOUT)
+        self.no_data(&cdb, self.config.command_timeout)
     }
 
     /// POSITION TO ELEMENT: moves `transport` in front of `destination`.
@@ -610,7 +662,7 @@ impl<T: Transport> Changer<T> {
         invert: bool,
     ) -> Result<(), Error<T::Error>> {
         let cdb = position_to_element::cdb(transport, destination, invert);
-        self.no_data(&cdb, position_to_element::TIMEOUT)
+        self.no_data(&cdb, self.config.command_timeout)
     }
 
     /// INITIALIZE ELEMENT STATUS: re-scans every element (may take many minutes).
@@ -621,7 +673,7 @@ impl<T: Transport> Changer<T> {
     pub fn initialize_element_status(&mut self) -> Result<(), Error<T::Error>> {
         self.no_data(
             &initialize_element_status::cdb(),
-            initialize_element_status::TIMEOUT,
+            self.config.initialize_timeout,
         )
     }
 
@@ -637,7 +689,7 @@ impl<T: Transport> Changer<T> {
     ) -> Result<(), Error<T::Error>> {
         self.no_data(
             &initialize_element_status::range_cdb(first, count, false),
-            initialize_element_status::TIMEOUT,
+            self.config.initialize_timeout,
         )
     }
 
@@ -647,7 +699,7 @@ impl<T: Transport> Changer<T> {
     /// # Errors
     /// [`DeviceError::Check`]; any error of the policy.
     pub fn prevent_allow(&mut self, prevent: bool) -> Result<(), Error<T::Error>> {
-        self.no_data(&prevent_allow::cdb(prevent), prevent_allow::TIMEOUT)
+        self.no_data(&prevent_allow::cdb(prevent), self.config.command_timeout)
     }
 
     /// OPEN IMPORT/EXPORT ELEMENT (SMC-3): opens the mail slot at `element`.
@@ -657,7 +709,7 @@ impl<T: Transport> Changer<T> {
     /// policy.
     pub fn open_import_export(&mut self, element: u16) -> Result<(), Error<T::Error>> {
         let cdb = open_close_import_export::cdb(element, open_close_import_export::Action::Open);
-        self.no_data(&cdb, open_close_import_export::TIMEOUT)
+        self.no_data(&cdb, self.config.command_timeout)
     }
 
     /// CLOSE IMPORT/EXPORT ELEMENT (SMC-3): closes the mail slot at `element`.
@@ -666,6 +718,6 @@ impl<T: Transport> Changer<T> {
     /// As [`Changer::open_import_export`].
     pub fn close_import_export(&mut self, element: u16) -> Result<(), Error<T::Error>> {
         let cdb = open_close_import_export::cdb(element, open_close_import_export::Action::Close);
-        self.no_data(&cdb, open_close_import_export::TIMEOUT)
+        self.no_data(&cdb, self.config.command_timeout)
     }
 }

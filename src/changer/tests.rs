@@ -671,3 +671,80 @@ proptest::proptest! {
 fn addresses_of(ds: &[ElementDescriptor]) -> Vec<u16> {
     addresses(ds)
 }
+
+#[test]
+fn timeouts_follow_the_configuration() {
+    let cfg = ChangerConfig {
+        command_timeout: Duration::from_secs(420),
+        initialize_timeout: Duration::from_secs(7200),
+        ..ChangerConfig::default()
+    };
+    let default = ChangerConfig::default();
+    assert_eq!(default.command_timeout, Duration::from_secs(300));
+    assert_eq!(default.initialize_timeout, Duration::from_secs(1800));
+    let t = ScriptedTransport::new([
+        Expect::good(move_medium::cdb(0, 1, 2, false)).with_timeout(Duration::from_secs(420)),
+        Expect::good(initialize_element_status::cdb()).with_timeout(Duration::from_secs(7200)),
+        Expect::good(test_unit_ready::cdb()).with_timeout(test_unit_ready::TIMEOUT),
+        Expect::data(
+            res(ST, 0x1000, 1, false, false, 0xFFFF),
+            report(0x1000, 1, &[page(ST, false, false, 16, &slots(0x1000, 1))]),
+        )
+        .with_timeout(Duration::from_secs(420)),
+    ]);
+    let mut c = Changer::with_config(t, cfg);
+    c.move_medium(0, 1, 2, false).unwrap();
+    c.initialize_element_status().unwrap();
+    c.test_unit_ready().unwrap();
+    c.read_elements(ST, ElementRange::new(0x1000, 1), &ReadOptions::default())
+        .unwrap();
+    c.into_inner().done();
+}
+
+#[test]
+fn an_inventory_change_during_status_reads_the_library_again() {
+    let m = ElementAddressAssignment {
+        transport: ElementRange::new(0, 0),
+        ..map((0x1000, 2), (0x10, 1), (0, 0))
+    };
+    let st = || {
+        Expect::data(
+            res(ST, 0x1000, 2, false, false, 0xFFFF),
+            report(0x1000, 2, &[page(ST, false, false, 16, &slots(0x1000, 2))]),
+        )
+    };
+    let ie = |full: bool| {
+        let d = if full {
+            D::full(0x10, "NEW001L8")
+        } else {
+            D::at(0x10)
+        };
+        Expect::data(
+            res(IE, 0x10, 1, false, false, 0xFFFF),
+            report(0x10, 1, &[page(IE, false, false, 16, &[d])]),
+        )
+    };
+    let script = vec![
+        // A UA on the first command of the series: what follows is current, no re-read.
+        Expect::sense(res(ST, 0x1000, 2, false, false, 0xFFFF), 0x06, 0x29, 0x00),
+        st(),
+        ie(false),
+        // Second status: the operator used the mail slot between the two queries.
+        st(),
+        Expect::sense(res(IE, 0x10, 1, false, false, 0xFFFF), 0x06, 0x28, 0x01),
+        ie(true),
+        st(),
+        ie(true),
+    ];
+    let mut c = changer(script, 0xFFFF);
+    let s = c.status(&m, false).unwrap();
+    assert!(!s.import_export[0].full);
+    assert_eq!(c.take_events().len(), 1);
+    let s = c.status(&m, false).unwrap();
+    assert!(s.import_export[0].full);
+    assert!(matches!(
+        &c.take_events()[..],
+        [Event::InventoryMayHaveChanged(_)]
+    ));
+    c.into_inner().done();
+}

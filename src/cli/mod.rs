@@ -4,6 +4,7 @@
 
 mod args;
 mod client;
+mod devices;
 mod discover;
 mod moves;
 mod output;

@@ -814,4 +814,80 @@ mod tests {
         }
         let _ = fixed_sense(0, 0, 0);
     }
+
+    /// A device that answers from a fixed list, for the property below.
+    #[derive(Debug)]
+    struct Replies(
+        std::vec::IntoIter<Result<Completion, reel_sim::script::ScriptError>>,
+        usize,
+    );
+
+    impl Transport for Replies {
+        type Error = reel_sim::script::ScriptError;
+
+        fn execute(
+            &mut self,
+            _cdb: &[u8],
+            _data: DataDirection<'_>,
+            _timeout: Duration,
+        ) -> Result<Completion, Self::Error> {
+            self.1 += 1;
+            self.0
+                .next()
+                .expect("the executor sent more commands than its policy allows")
+        }
+    }
+
+    fn completion(
+    ) -> impl proptest::strategy::Strategy<Value = Result<Completion, reel_sim::script::ScriptError>>
+    {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just(Ok(Completion::good())),
+            (0u8..16, any::<u8>(), any::<u8>())
+                .prop_map(|(k, a, q)| Ok(Completion::check_condition(fixed_sense(k, a, q)))),
+            Just(Ok(Completion::check_condition(fixed_sense(6, 0x29, 0)))),
+            Just(Ok(Completion::check_condition(fixed_sense(2, 4, 1)))),
+            proptest::collection::vec(any::<u8>(), 0..24)
+                .prop_map(|b| Ok(Completion::check_condition(b))),
+            any::<u8>().prop_map(|s| Ok(Completion {
+                status: ScsiStatus(s),
+                sense: Vec::new(),
+                residual: 0
+            })),
+            Just(Ok(Completion {
+                status: ScsiStatus::BUSY,
+                sense: Vec::new(),
+                residual: 0
+            })),
+            Just(Err(reel_sim::script::ScriptError::new(
+                TransportErrorKind::Busy,
+                "busy"
+            ))),
+            Just(Err(reel_sim::script::ScriptError::new(
+                TransportErrorKind::Timeout,
+                "t"
+            ))),
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_device_answers_end_within_the_policy_bounds(
+            replies in proptest::collection::vec(completion(), 20),
+        ) {
+            let policy = RetryPolicy {
+                ready_wait: Duration::from_secs(4),
+                ready_poll: Duration::from_secs(1),
+                ..RetryPolicy::default()
+            };
+            // 1 command + 5 unit attentions + 3 busy + 4 polls.
+            let bound = 1 + 5 + 3 + 4;
+            let mut t = Replies(replies.into_iter(), 0);
+            let mut ex = Executor::new(policy).with_sleeper(|_| {});
+            let mut buf = [0u8; 8];
+            let _ = ex.read(&mut t, &TUR, &mut buf, T);
+            proptest::prop_assert!(t.1 <= bound, "{} commands", t.1);
+        }
+    }
 }

@@ -45,7 +45,7 @@ enum Command {
         #[arg(long)]
         socket: PathBuf,
         /// Print one JSON document on stdout.
-        #[arg(long)]
+        #[arg(long, global = true)]
         json: bool,
         #[command(subcommand)]
         action: Action,

@@ -1,0 +1,327 @@
+//! The human report of `reel discover`: aligned tables, slots folded where they are empty.
+
+use std::io::{self, Write};
+
+use super::model::{Element, Inventory, Library};
+
+/// A table with left-aligned columns separated by two spaces.
+#[derive(Debug, Default)]
+pub struct Table {
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// A table whose first row is `header`.
+    pub fn new(header: &[&str]) -> Self {
+        Table {
+            rows: vec![header.iter().map(|s| (*s).to_owned()).collect()],
+        }
+    }
+
+    /// Adds a row.
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    /// Writes the table, each line indented by `indent` spaces.
+    ///
+    /// # Errors
+    /// When `w` fails.
+    pub fn write(&self, w: &mut dyn Write, indent: usize) -> io::Result<()> {
+        let cols = self.rows.iter().map(Vec::len).max().unwrap_or(0);
+        let mut widths = vec![0; cols];
+        for r in &self.rows {
+            for (i, c) in r.iter().enumerate() {
+                widths[i] = widths[i].max(c.chars().count());
+            }
+        }
+        for r in &self.rows {
+            let mut line = " ".repeat(indent);
+            for (i, c) in r.iter().enumerate() {
+                if i + 1 == r.len() {
+                    line.push_str(c);
+                } else {
+                    line.push_str(&format!("{c:<w$}  ", w = widths[i]));
+                }
+            }
+            writeln!(w, "{}", line.trim_end())?;
+        }
+        Ok(())
+    }
+}
+
+fn or_dash(s: Option<&str>) -> String {
+    s.filter(|s| !s.is_empty()).unwrap_or("-").to_owned()
+}
+
+fn cartridge(e: &Element) -> String {
+    if !e.full {
+        return "empty".into();
+    }
+    let tag = e.barcode.as_deref().unwrap_or("(no barcode)");
+    match (e.media_type, &e.media_type_conflict) {
+        (Some(t), _) => format!("{tag} {}", t.name()),
+        (None, Some(_)) => format!("{tag} (media type conflict)"),
+        (None, None) => tag.to_owned(),
+    }
+}
+
+fn notes(e: &Element) -> String {
+    let mut n = Vec::new();
+    if let Some(s) = e.source {
+        n.push(format!("from {s}"));
+    }
+    if let Some(x) = &e.exception {
+        n.push(format!("exception {:02X}/{:02X} {}", x.asc, x.ascq, x.text));
+    }
+    n.join("; ")
+}
+
+/// Writes a list of elements, folding runs of two or more empty, unremarkable elements into
+/// one line (`1013-1022  empty (10)`), so a library with thousands of slots stays readable.
+fn write_elements(w: &mut dyn Write, elements: &[Element]) -> io::Result<()> {
+    let plain_empty = |e: &Element| !e.full && e.exception.is_none();
+    let mut t = Table::new(&["ADDRESS", "CONTENTS", "NOTES"]);
+    let mut i = 0;
+    while i < elements.len() {
+        let e = &elements[i];
+        let mut j = i + 1;
+        if plain_empty(e) {
+            while j < elements.len()
+                && plain_empty(&elements[j])
+                && u32::from(elements[j].address) == u32::from(elements[j - 1].address) + 1
+            {
+                j += 1;
+            }
+        }
+        if j - i >= 2 {
+            t.row(vec![
+                format!("{}-{}", e.address, elements[j - 1].address),
+                format!("empty ({})", j - i),
+                String::new(),
+            ]);
+        } else {
+            j = i + 1;
+            t.row(vec![e.address.to_string(), cartridge(e), notes(e)]);
+        }
+        i = j;
+    }
+    t.write(w, 2)
+}
+
+fn write_library(w: &mut dyn Write, lib: &Library) -> io::Result<()> {
+    let c = &lib.changer;
+    writeln!(
+        w,
+        "Library {} {} {}  serial {}  ({})",
+        c.vendor,
+        c.product,
+        c.revision,
+        or_dash(c.serial.as_deref()),
+        c.path
+    )?;
+    writeln!(w)?;
+    writeln!(w, "Element map")?;
+    let mut t = Table::new(&["TYPE", "FIRST", "COUNT"]);
+    let m = &lib.elements;
+    for (name, r) in [
+        ("transport", m.transport),
+        ("storage", m.storage),
+        ("import/export", m.import_export),
+        ("data transfer", m.data_transfer),
+    ] {
+        t.row(vec![name.into(), r.first.to_string(), r.count.to_string()]);
+    }
+    t.write(w, 2)?;
+
+    writeln!(w)?;
+    writeln!(w, "Drives")?;
+    let mut t = Table::new(&[
+        "ADDRESS",
+        "DEVICE",
+        "VENDOR",
+        "PRODUCT",
+        "REVISION",
+        "SERIAL",
+        "CARTRIDGE",
+        "NOTES",
+    ]);
+    for d in &lib.drives {
+        let (path, vendor, product, revision, serial) = match &d.device {
+            Some(dev) => (
+                dev.path.clone(),
+                dev.vendor.clone(),
+                dev.product.clone(),
+                dev.revision.clone(),
+                or_dash(dev.serial.as_deref()),
+            ),
+            None => (
+                "(not found)".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+            ),
+        };
+        t.row(vec![
+            d.element.address.to_string(),
+            path,
+            vendor,
+            product,
+            revision,
+            serial,
+            cartridge(&d.element),
+            notes(&d.element),
+        ]);
+    }
+    t.write(w, 2)?;
+
+    writeln!(w)?;
+    writeln!(w, "Media types (readable by at least one drive)")?;
+    if lib.media_types.is_empty() {
+        writeln!(w, "  none known")?;
+    } else {
+        let mut t = Table::new(&["NAME", "CARTRIDGES", "READ BY", "WRITTEN BY", "ID"]);
+        for m in &lib.media_types {
+            let by = |f: &dyn Fn(&super::model::DriveSlot) -> bool| {
+                let v: Vec<String> = lib
+                    .drives
+                    .iter()
+                    .filter(|d| f(d))
+                    .map(|d| d.element.address.to_string())
+                    .collect();
+                if v.is_empty() {
+                    "-".to_owned()
+                } else {
+                    v.join(",")
+                }
+            };
+            t.row(vec![
+                m.name.name().to_owned(),
+                m.cartridges.to_string(),
+                by(&|d| d.reads.contains(&m.name)),
+                by(&|d| d.writes.contains(&m.name)),
+                m.id.to_string(),
+            ]);
+        }
+        t.write(w, 2)?;
+    }
+
+    let full = lib.slots.iter().filter(|s| s.full).count();
+    writeln!(w)?;
+    writeln!(w, "Slots ({} slots, {} full)", lib.slots.len(), full)?;
+    write_elements(w, &lib.slots)?;
+
+    writeln!(w)?;
+    if lib.import_export.is_empty() {
+        writeln!(w, "Import/export elements: none")?;
+    } else {
+        writeln!(w, "Import/export elements")?;
+        write_elements(w, &lib.import_export)?;
+    }
+    writeln!(w)?;
+    writeln!(w, "Transports")?;
+    write_elements(w, &lib.transports)
+}
+
+/// Writes the human report of `inv`.
+///
+/// # Errors
+/// When `w` fails.
+pub fn write_report(w: &mut dyn Write, inv: &Inventory) -> io::Result<()> {
+    if inv.libraries.is_empty() {
+        writeln!(w, "No medium changer found.")?;
+    }
+    for (i, lib) in inv.libraries.iter().enumerate() {
+        if i > 0 {
+            writeln!(w)?;
+        }
+        write_library(w, lib)?;
+    }
+    if !inv.unmatched_drives.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "Drives no changer claims")?;
+        let mut t = Table::new(&["DEVICE", "VENDOR", "PRODUCT", "SERIAL"]);
+        for d in &inv.unmatched_drives {
+            t.row(vec![
+                d.path.clone(),
+                d.vendor.clone(),
+                d.product.clone(),
+                or_dash(d.serial.as_deref()),
+            ]);
+        }
+        t.write(w, 2)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slot(address: u16, barcode: Option<&str>) -> Element {
+        Element {
+            address,
+            full: barcode.is_some(),
+            barcode: barcode.map(str::to_owned),
+            media_type: None,
+            source: None,
+            exception: None,
+            media_type_conflict: None,
+        }
+    }
+
+    #[test]
+    fn tables_align_and_trim() {
+        let mut t = Table::new(&["A", "LONGER"]);
+        t.row(vec!["12345".into(), "x".into()]);
+        let mut out = Vec::new();
+        t.write(&mut out, 1).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            " A      LONGER\n 12345  x\n"
+        );
+    }
+
+    #[test]
+    fn empty_runs_fold_into_ranges() {
+        type Case<'a> = (&'a [(u16, Option<&'a str>)], &'a [&'a str]);
+        let cases: &[Case<'_>] = &[
+            (
+                &[
+                    (1000, Some("A")),
+                    (1001, None),
+                    (1002, None),
+                    (1003, None),
+                    (1004, Some("B")),
+                ],
+                &["1000 A", "1001-1003 empty (3)", "1004 B"],
+            ),
+            // A single empty slot stays a line of its own.
+            (
+                &[(1000, None), (1001, Some("A"))],
+                &["1000 empty", "1001 A"],
+            ),
+            // A gap in addresses breaks a run.
+            (
+                &[(1, None), (2, None), (5, None), (6, None)],
+                &["1-2 empty (2)", "5-6 empty (2)"],
+            ),
+        ];
+        for (elements, expected) in cases {
+            let elements: Vec<Element> = elements.iter().map(|(a, b)| slot(*a, *b)).collect();
+            let mut out = Vec::new();
+            write_elements(&mut out, &elements).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            let lines: Vec<String> = text
+                .lines()
+                .skip(1)
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .collect();
+            assert_eq!(lines.len(), expected.len(), "{text}");
+            for (l, e) in lines.iter().zip(expected.iter()) {
+                assert_eq!(l, e, "{text}");
+            }
+        }
+    }
+}
