@@ -39,6 +39,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("sense", sense),
     ("layout", layout),
     ("sim_command", sim_command),
+    ("sim_wire", sim_wire),
     ("changer", changer),
     ("drive", drive),
 ];
@@ -258,6 +259,23 @@ pub fn sim_command(data: &[u8]) {
 }
 
 const TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The simulator's socket framing (`reel_sim::wire`), what a hostile client or server can send:
+/// frames read from a stream, requests and replies decoded; whatever decodes encodes back to
+/// the same message.
+pub fn sim_wire(data: &[u8]) {
+    use reel_sim::wire::{read_frame, Reply, Request};
+    let mut stream = std::io::Cursor::new(data);
+    while let Ok(Some(body)) = read_frame(&mut stream) {
+        let _ = Request::decode(&body);
+    }
+    if let Ok(r) = Request::decode(data) {
+        assert_eq!(Request::decode(&r.encode()).ok(), Some(r));
+    }
+    if let Ok(r) = Reply::decode(data) {
+        assert_eq!(Reply::decode(&r.encode()).ok(), Some(r));
+    }
+}
 
 /// The changer driver against a device whose every answer comes from `data` (see
 /// [`FuzzTransport`]): identify, element map, capabilities, full status, a move.

@@ -561,6 +561,77 @@ fn edge_cases() -> Vec<(&'static str, String, Vec<u8>)> {
             0, 1, 0xB8, 1, 0, 1, 0x05, 0, 2, 1, 3, 0x1A, 0, 0x1D, 1, 0, 9,
         ],
     );
+    // The simulator's socket messages, framed and bare.
+    {
+        use reel_sim::wire::{write_frame, ControlRequest, Direction, Reply, Request};
+        let requests = [
+            (
+                "command-read-element-status",
+                Request::Command {
+                    path: "sim:changer".into(),
+                    cdb: vec![0xB8, 0x12, 0x03, 0xE8, 0, 24, 0, 0, 0xFF, 0xFF, 0, 0],
+                    direction: Direction::FromDevice,
+                    allocation: 0xFFFF,
+                    timeout_ms: 300_000,
+                    data_out: Vec::new(),
+                },
+            ),
+            (
+                "command-write-attribute",
+                Request::Command {
+                    path: "sim:drive:500".into(),
+                    cdb: vec![0x8D, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0],
+                    direction: Direction::ToDevice,
+                    allocation: 0,
+                    timeout_ms: 60_000,
+                    data_out: vec![0, 0, 0, 12, 0x08, 0x08, 0x02, 0, 8, b'P', b'O', b'O', b'L'],
+                },
+            ),
+            ("devices", Request::Devices),
+            (
+                "control-insert",
+                Request::Control(ControlRequest::Insert {
+                    barcode: "NEW001L8".into(),
+                    ie: Some(10),
+                }),
+            ),
+            ("control-status", Request::Control(ControlRequest::Status)),
+        ];
+        let mut stream = Vec::new();
+        for (name, r) in &requests {
+            let body = r.encode();
+            add("sim_wire", &format!("request-{name}"), body.clone());
+            write_frame(&mut stream, &body).unwrap();
+        }
+        add("sim_wire", "framed-requests", stream);
+        let replies = [
+            (
+                "completion",
+                Reply::Completion {
+                    status: 2,
+                    sense: Sense::new(SenseKey::UNIT_ATTENTION, 0x29, 0).to_fixed_bytes(),
+                    residual: 96,
+                    data: Vec::new(),
+                },
+            ),
+            (
+                "transport-error",
+                Reply::TransportError {
+                    kind: reel_hw::TransportErrorKind::NoDevice,
+                    message: "sim:drive:501: empty drive bay".into(),
+                },
+            ),
+            ("protocol-error", Reply::ProtocolError("bad frame".into())),
+        ];
+        for (name, r) in &replies {
+            add("sim_wire", &format!("reply-{name}"), r.encode());
+        }
+        add(
+            "sim_wire",
+            "frame-length-huge",
+            vec![0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3],
+        );
+    }
     add("changer", "empty", Vec::new());
     add(
         "changer",
