@@ -191,7 +191,7 @@ pub fn layout(data: &[u8]) {
 
 /// A small library every [`sim_command`] input runs against: each kind of element, a loaded
 /// drive, an empty bay.
-const SIM_LAYOUT: &str = r#"
+pub const SIM_LAYOUT: &str = r#"
 [changer]
 serial = "FUZZLIB"
 transport     = { first = 1,    count = 1 }
@@ -230,10 +230,12 @@ location = "drive:501"
 /// The simulator must answer every one (CHECK CONDITION for nonsense), never panic.
 pub fn sim_command(data: &[u8]) {
     use reel_hw::DeviceSource;
-    let Ok(layout) = reel_sim::Layout::parse(SIM_LAYOUT, "fuzz.toml") else {
-        unreachable!("the built-in layout is valid")
+    static LAYOUT: std::sync::OnceLock<Option<reel_sim::Layout>> = std::sync::OnceLock::new();
+    let Some(layout) = LAYOUT.get_or_init(|| reel_sim::Layout::parse(SIM_LAYOUT, "fuzz.toml").ok())
+    else {
+        return;
     };
-    let lib = reel_sim::SimLibrary::new(layout);
+    let lib = reel_sim::SimLibrary::new(layout.clone());
     let mut src = lib.source();
     let mut bytes = Bytes(data);
     while let Some(dev) = bytes.u8() {

@@ -63,6 +63,8 @@ fn the_whole_fuzz_corpus_decodes_without_panic() {
             "corpus for unknown target {name}"
         );
     }
+    // sim_command runs against this library; it must be a valid layout or the target is void.
+    Layout::parse(fuzzing::SIM_LAYOUT, "fuzz.toml").expect("the sim_command layout is valid");
     let mut total = 0;
     for (name, run) in &targets {
         let script = root().join(format!("fuzz/fuzz_targets/{name}.rs"));
