@@ -27,6 +27,16 @@ fn vm_hwm_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time this thread has run (ns), from /proc/thread-self/schedstat: a figure the other
+/// processes on a shared machine do not inflate the way they inflate wall time.
+fn thread_cpu() -> Duration {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .map(Duration::from_nanos)
+        .unwrap_or_default()
+}
+
 fn runs_for(layout: &Path) -> usize {
     if layout.ends_with("large.toml") {
         10
@@ -35,8 +45,9 @@ fn runs_for(layout: &Path) -> usize {
     }
 }
 
-fn summary(times: &mut [Duration], inv: &Inventory, extra: &str) -> String {
+fn summary(times: &mut [Duration], cpu: &mut [Duration], inv: &Inventory, extra: &str) -> String {
     times.sort();
+    cpu.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let stats = inv.stats.clone().unwrap_or_default();
     let slots: usize = inv.libraries.iter().map(|l| l.slots.len()).sum();
@@ -47,12 +58,13 @@ fn summary(times: &mut [Duration], inv: &Inventory, extra: &str) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     format!(
-        "median {:.2} ms  min {:.2} ms  max {:.2} ms  ({} runs)  commands {} [{}]  device {:.2} ms  \
-         slots {}  drives {}  peak RSS {:.1} MiB{}",
+        "median {:.2} ms  min {:.2} ms  max {:.2} ms  ({} runs)  cpu median {:.2} ms  \
+         commands {} [{}]  device {:.2} ms  slots {}  drives {}  peak RSS {:.1} MiB{}",
         ms(times[times.len() / 2]),
         ms(times[0]),
         ms(times[times.len() - 1]),
         times.len(),
+        ms(cpu[cpu.len() / 2]),
         stats.commands,
         by.join(", "),
         stats.device_ms,
@@ -70,35 +82,39 @@ fn in_process(layout: &Path) -> String {
     let build = t0.elapsed();
     let opts = DiscoverOptions::default();
     let mut times = Vec::new();
+    let mut cpu = Vec::new();
     let mut last = None;
     for _ in 0..runs_for(layout) {
         // A fresh initiator each run, as a new `reel discover` process would be.
         let mut source = lib.source();
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), thread_cpu());
         let inv = discover(&mut source, &opts).expect("discover");
         times.push(t.elapsed());
+        cpu.push(thread_cpu() - c);
         last = Some(inv);
     }
     let extra = format!(
         "  (library built in {:.1} ms)",
         build.as_secs_f64() * 1000.0
     );
-    summary(&mut times, &last.expect("one run"), &extra)
+    summary(&mut times, &mut cpu, &last.expect("one run"), &extra)
 }
 
 /// Child: discovery through a served simulator.
 fn through_socket(socket: &Path, layout: &Path) -> String {
     let opts = DiscoverOptions::default();
     let mut times = Vec::new();
+    let mut cpu = Vec::new();
     let mut last = None;
     for _ in 0..runs_for(layout) {
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), thread_cpu());
         let mut source = SocketSource::connect(socket).expect("connect");
         let inv = discover(&mut source, &opts).expect("discover");
         times.push(t.elapsed());
+        cpu.push(thread_cpu() - c);
         last = Some(inv);
     }
-    summary(&mut times, &last.expect("one run"), "")
+    summary(&mut times, &mut cpu, &last.expect("one run"), "")
 }
 
 fn child(args: &[String]) -> String {

@@ -6,4 +6,5 @@ mod fuzz_corpus;
 mod moves;
 mod pools;
 mod quirks;
+mod tech;
 mod util;

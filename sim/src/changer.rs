@@ -366,6 +366,11 @@ impl State {
                 w.put(&d[..dlen]);
             }
         }
+        // tgt's flaw: the report's last bytes never arrive (zeros, counted in the transfer).
+        let lost = usize::from(q.element_status_short_by);
+        let report_end = (8 + total).min(w.pos);
+        let from = (8 + total).saturating_sub(lost).min(report_end);
+        w.out[from..report_end].fill(0);
         Outcome::Good(w.pos)
     }
 

@@ -262,6 +262,10 @@ pub struct Quirks {
     /// MOVE MEDIUM out of a drive whose tape is loaded unloads it first (reel extension,
     /// default false: such a move fails with 05/53/02).
     pub auto_unload: bool,
+    /// READ ELEMENT STATUS loses the last N bytes of its report (tgt 1.0.85: 8): the header
+    /// still counts them and the transfer length includes them, but they read as zeros, as
+    /// reel sees tgt's reply through a kernel that reports no residual. 0: off.
+    pub element_status_short_by: u16,
 }
 
 impl Default for Quirks {
@@ -275,6 +279,7 @@ impl Default for Quirks {
             volume_tag_length: 36,
             not_ready_on_start_ms: 0,
             auto_unload: false,
+            element_status_short_by: 0,
         }
     }
 }
@@ -422,6 +427,7 @@ struct RawQuirks {
     volume_tag_length: Option<Spanned<i64>>,
     not_ready_on_start_ms: Option<Spanned<i64>>,
     auto_unload: Option<bool>,
+    element_status_short_by: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -1002,6 +1008,13 @@ impl Layout {
                 0,
             )? as u64;
             quirks.auto_unload = q.auto_unload.unwrap_or(false);
+            quirks.element_status_short_by = cx.int(
+                &q.element_status_short_by,
+                "element_status_short_by",
+                0,
+                1024,
+                0,
+            )? as u16;
         }
         let mut timing = Timing::default();
         if let Some(t) = &raw.timing {

@@ -529,6 +529,7 @@ impl SimLibrary {
         dev: Device,
         cdb: &[u8],
         mut data: DataDirection<'_>,
+        timeout: Duration,
     ) -> Result<Completion, SimTransportError> {
         let requested = data.len();
         let outcome = {
@@ -539,6 +540,20 @@ impl SimLibrary {
         let outcome = match outcome {
             Outcome::Delay(d) => {
                 let _robot = lock(&self.shared.robot);
+                if !timeout.is_zero() && d > timeout {
+                    // The host gives up first: the operation is aborted and nothing moves.
+                    std::thread::sleep(timeout);
+                    return Err(SimTransportError {
+                        kind: TransportErrorKind::Timeout,
+                        device: String::new(),
+                        message: format!(
+                            "command 0x{:02X} timed out after {} ms (the mechanism needs {} ms); aborted",
+                            cdb[0],
+                            timeout.as_millis(),
+                            d.as_millis()
+                        ),
+                    });
+                }
                 std::thread::sleep(d);
                 let mut st = lock(&self.shared.state);
                 st.device_available(dev)?;
@@ -754,11 +769,11 @@ impl Transport for SimTransport {
         &mut self,
         cdb: &[u8],
         data: DataDirection<'_>,
-        _timeout: Duration,
+        timeout: Duration,
     ) -> Result<Completion, SimTransportError> {
         self.initiator
             .library
-            .execute(self.initiator.id, self.dev, cdb, data)
+            .execute(self.initiator.id, self.dev, cdb, data, timeout)
             .map_err(|mut e| {
                 e.device.clone_from(&self.path);
                 e

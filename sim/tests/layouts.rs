@@ -142,6 +142,8 @@ fn layout_errors_name_file_line_key_and_reason() {
         ("[quirks]\nvolume_tag_length = 34\n", 11, "volume_tag_length", "36 or 32"),
         ("[quirks]\nmax_allocation_length = 16777216\n", 11, "max_allocation_length", "out of range"),
         ("[quirks]\nignore_element_count = \"yes\"\n", 11, "ignore_element_count", "invalid type"),
+        ("[quirks]\nelement_status_short_by = -8\n", 11, "element_status_short_by", "out of range"),
+        ("[quirks]\nelement_status_short_by = 1025\n", 11, "element_status_short_by", "out of range"),
     ];
     for &(extra, line, key, reason) in cases {
         let (l, k, msg) = err(extra);

@@ -280,3 +280,56 @@ fn inventory_time_per_element() {
         "{took:?}"
     );
 }
+
+#[test]
+fn a_move_longer_than_the_timeout_is_aborted() {
+    let lib = with("[timing]\nmove_ms = 300\n");
+    let mut t = changer(&lib);
+    let t0 = Instant::now();
+    let e = reel_hw::Transport::execute(
+        &mut t,
+        &move_cdb(1000, 1012),
+        reel_hw::DataDirection::None,
+        Duration::from_millis(50),
+    )
+    .unwrap_err();
+    assert_eq!(e.kind, reel_hw::TransportErrorKind::Timeout);
+    assert!(t0.elapsed() < Duration::from_millis(250));
+    assert_eq!(
+        lib.status().slots[0].barcode.as_deref(),
+        Some("ABC001L8"),
+        "nothing moved"
+    );
+    assert!(
+        nodata(&mut t, &move_cdb(1000, 1012)).is_good(),
+        "T allows it"
+    );
+}
+
+#[test]
+fn element_status_short_by_zeroes_the_end_of_the_report() {
+    // (start, count, allocation length): whole reports, and one cut by the allocation length
+    // before the lost bytes.
+    for (start, count, alloc) in [(0u16, 100u16, 0xFFFFu32), (0, 1, 0xFFFF), (0, 100, 60)] {
+        let cdb = res_cdb(true, 4, start, count, true, alloc);
+        let (c, whole) = read(&mut changer(&default_lib()), &cdb, 0xFFFF);
+        assert!(c.is_good());
+        let lib = with("[quirks]\nelement_status_short_by = 8\n");
+        let (c, short) = read(&mut changer(&lib), &cdb, 0xFFFF);
+        assert!(c.is_good());
+        assert_eq!(
+            short.len(),
+            whole.len(),
+            "the transfer still counts the lost bytes"
+        );
+        let end = 8 + u32::from_be_bytes([0, whole[5], whole[6], whole[7]]) as usize;
+        let lost = end.saturating_sub(8).min(whole.len())..end.min(whole.len());
+        assert_eq!(
+            short[..lost.start],
+            whole[..lost.start],
+            "{start} {count} {alloc}"
+        );
+        assert!(short[lost.clone()].iter().all(|&b| b == 0), "{lost:?}");
+        assert_eq!(short[lost.end..], whole[lost.end..]);
+    }
+}

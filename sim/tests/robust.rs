@@ -90,3 +90,14 @@ fn read_element_status_at_the_top_of_the_address_space() {
     assert!(nodata(&mut t, &move_cdb(65535, 65534)).is_good());
     assert!(lib.insert("E00003L5", None).is_ok());
 }
+
+#[test]
+fn library_and_transports_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<reel_sim::SimLibrary>();
+    send_sync::<reel_sim::SimSource>();
+    send::<reel_sim::SimTransport>();
+    send::<reel_sim::client::SocketSource>();
+    send::<reel_sim::client::SocketTransport>();
+}

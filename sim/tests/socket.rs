@@ -163,6 +163,9 @@ fn ctl_commands() {
             "{args:?}: {out:?} {err:?}"
         );
     }
+    let (c, out, _) = ctl(&path, &["status", "--json"]);
+    assert_eq!(c, 0);
+    assert!(out.trim_start().starts_with('{'), "{out}");
     let (c, out, _) = ctl(&path, &["--json", "status"]);
     assert_eq!(c, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();

@@ -27,8 +27,11 @@
 //! queued as [`Event`]s for [`Changer::take_events`].
 
 #[cfg(test)]
+mod sim_tests;
+#[cfg(test)]
 mod tests;
 
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -407,6 +410,8 @@ impl<T: Transport> Changer<T> {
         let mut next = u32::from(range.first);
         let mut out: BTreeMap<u16, ElementDescriptor> = BTreeMap::new();
         let mut per_chunk: Option<u32> = None;
+        // The element whose descriptor came cut and is being read again.
+        let mut reread_cut: Option<u32> = None;
         while next < end {
             let left = end - next;
             let count = per_chunk.map_or(left, |n| n.min(left));
@@ -439,6 +444,7 @@ impl<T: Transport> Changer<T> {
             let received = status.len();
             let mut highest = None;
             let mut went_back = 0usize;
+            let mut cut = None;
             for d in status.into_descriptors() {
                 let a = u32::from(d.address);
                 if d.element_type != element_type || a >= end {
@@ -448,8 +454,27 @@ impl<T: Transport> Changer<T> {
                     went_back += 1;
                     continue;
                 }
-                highest = highest.max(Some(a));
-                out.entry(d.address).or_insert(d);
+                if d.dvcid_truncated && incomplete && reread_cut != Some(a) {
+                    // Ask again from this element: the cut may be the allocation length's.
+                    cut = cut.max(Some(a));
+                } else {
+                    highest = highest.max(Some(a));
+                }
+                match out.entry(d.address) {
+                    Entry::Vacant(v) => {
+                        v.insert(d);
+                    }
+                    Entry::Occupied(mut o) if o.get().dvcid_truncated && !d.dvcid_truncated => {
+                        o.insert(d);
+                    }
+                    Entry::Occupied(_) => {}
+                }
+            }
+            if let Some(a) = cut.filter(|&a| highest.map_or(true, |h| a > h)) {
+                // The same cut on the re-read is kept as it is (no progress to be made).
+                next = a;
+                reread_cut = Some(a);
+                continue;
             }
             match highest {
                 Some(a) => next = a + 1,

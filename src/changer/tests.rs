@@ -134,10 +134,10 @@ fn a_reply_without_progress_is_an_error_not_a_loop() {
     assert!(err.to_string().contains("no progress"), "{err}");
     c.into_inner().done();
 
-    // An allocation too small for even one descriptor.
+    // An allocation too small for even one descriptor's fixed part and tag (40 bytes of 84).
     let big = report(0x1000, 1, &[page(ST, true, false, 84, &slots(0x1000, 1))]);
-    let script = vec![Expect::data(res(ST, 0x1000, 1, true, false, 64), big)];
-    let mut c = changer(script, 64);
+    let script = vec![Expect::data(res(ST, 0x1000, 1, true, false, 56), big)];
+    let mut c = changer(script, 56);
     let err = c
         .read_elements(
             ST,
@@ -148,8 +148,82 @@ fn a_reply_without_progress_is_an_error_not_a_loop() {
             },
         )
         .unwrap_err();
-    assert!(err.to_string().contains("fits in 64 bytes"), "{err}");
+    assert!(err.to_string().contains("fits in 56 bytes"), "{err}");
     c.into_inner().done();
+}
+
+#[test]
+fn a_last_drive_cut_after_its_tags_is_read_again_once_then_kept() {
+    let drive = |a: u16, serial: &str| D::at(a).dvcid(2, 0, serial.as_bytes());
+    let from = |a: u16| {
+        let ds: Vec<D> = [(500, "REELDRV001"), (501, "REELDRV002")]
+            .into_iter()
+            .filter(|(x, _)| *x >= a)
+            .map(|(x, s)| drive(x, s))
+            .collect();
+        report(
+            a,
+            ds.len() as u16,
+            &[page(DT, true, false, 12 + 36 + 4 + 10, &ds)],
+        )
+    };
+    let short = |a: u16| {
+        let mut v = from(a);
+        v.truncate(v.len() - 8);
+        v
+    };
+    let zeros = |a: u16| {
+        let mut v = short(a);
+        v.extend([0; 8]);
+        v
+    };
+    let opts = ReadOptions {
+        voltag: true,
+        dvcid: true,
+    };
+    // (name, replies to the requests from 500 and then from 501, identifier of 501, cut)
+    type Case = (&'static str, Vec<Vec<u8>>, &'static [u8], bool);
+    let cases: Vec<Case> = vec![
+        (
+            "tgt: the same cut on the re-read is kept",
+            vec![short(500), short(501)],
+            b"RE",
+            true,
+        ),
+        (
+            "the re-read brings it whole",
+            vec![short(500), from(501)],
+            b"REELDRV002",
+            false,
+        ),
+        (
+            "NUL tail (no residual): kept at once",
+            vec![zeros(500)],
+            b"RE",
+            true,
+        ),
+    ];
+    for (name, replies, id, cut) in cases {
+        let script = replies
+            .into_iter()
+            .zip([500u16, 501])
+            .map(|(r, a)| Expect::data(res(DT, a, 502 - a, true, true, 0xFFFF), r))
+            .collect();
+        let mut c = changer(script, 0xFFFF);
+        let got = c
+            .read_elements(DT, ElementRange::new(500, 2), &opts)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(addresses(&got), [500, 501], "{name}");
+        assert_eq!(
+            got[0].device_id.as_ref().unwrap().value,
+            b"REELDRV001",
+            "{name}"
+        );
+        assert!(!got[0].dvcid_truncated, "{name}");
+        assert_eq!(got[1].device_id.as_ref().unwrap().value, id, "{name}");
+        assert_eq!(got[1].dvcid_truncated, cut, "{name}");
+        c.into_inner().done();
+    }
 }
 
 #[test]

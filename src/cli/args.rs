@@ -36,6 +36,12 @@ pub enum Command {
     /// RSM media pools.
     #[command(subcommand)]
     Pool(PoolCommand),
+    /// Prevent medium removal: keep the import/export elements shut (technician command).
+    Lock(LockArgs),
+    /// Allow medium removal again (technician command).
+    Unlock(LockArgs),
+    /// Exchange cartridges with EXCHANGE MEDIUM: SRC's to DST1, DST1's to DST2 (default SRC).
+    Exchange(ExchangeArgs),
 }
 
 /// Which devices a command talks to (cli.md "Choosing devices").
@@ -84,6 +90,38 @@ pub struct MoveArgs {
     pub from: String,
     /// Destination element, `TYPE:ADDRESS`.
     pub to: String,
+
+    #[command(flatten)]
+    pub devices: DeviceChoice,
+
+    /// With several changers: the serial of the one to use.
+    #[arg(long, value_name = "SERIAL")]
+    pub changer: Option<String>,
+}
+
+/// `reel lock` / `reel unlock`.
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    #[command(flatten)]
+    pub devices: DeviceChoice,
+
+    /// With several changers: the serial of the one to use.
+    #[arg(long, value_name = "SERIAL")]
+    pub changer: Option<String>,
+}
+
+/// `reel exchange SRC DST1 [DST2]`.
+#[derive(Debug, Args)]
+pub struct ExchangeArgs {
+    /// Source element, `TYPE:ADDRESS` (slot:1000, ie:10, drive:500).
+    #[arg(value_name = "SRC")]
+    pub source: String,
+    /// Where the source cartridge goes; its own cartridge goes on to DST2.
+    #[arg(value_name = "DST1")]
+    pub first_destination: String,
+    /// Where DST1's cartridge goes (default: SRC, a swap).
+    #[arg(value_name = "DST2")]
+    pub second_destination: Option<String>,
 
     #[command(flatten)]
     pub devices: DeviceChoice,

@@ -1,26 +1,536 @@
-//! Daemon clients: `reel library`, `reel media-types`, `reel pool ...`.
+//! Daemon clients: `reel library`, `reel media-types`, `reel pool ...` (cli.md "The daemon and
+//! its clients"). Validation here, the socket in `reel::daemon::client`, printing at the end.
+
+use std::io::{self, Write};
+
+use reel::daemon::wire::{
+    AceKind, Call, CreateDisposition, Created, Enumerated, MediaTypes, ObjectType, PoolInfo,
+    WireAce, WireSecurity,
+};
+use reel::daemon::{Client, Status};
+use serde_json::{json, Value};
+use uuid::Uuid;
 
 use super::args::*;
+use super::output::print_json;
 use super::Failure;
 
-fn not_yet() -> Failure {
-    Failure::rsm("ERROR_NOT_READY", 21, "the daemon client is not built yet")
+/// The rights an ACE may name, in bit order (rsm-media-pools §4.1).
+const RIGHTS: [&str; 5] = ["use", "modify", "control", "read-control", "write-dac"];
+
+impl From<Status> for Failure {
+    fn from(s: Status) -> Self {
+        Failure::rsm(&s.name, s.code, s.message)
+    }
+}
+
+fn connect(args: &ClientArgs) -> Result<Client, Failure> {
+    Ok(Client::connect(&args.socket, "reel-cli")?)
+}
+
+/// Parses `uid:N:RIGHTS`, `gid:N:RIGHTS` or `everyone:RIGHTS`.
+fn parse_ace(kind: AceKind, text: &str) -> Result<WireAce, Failure> {
+    let bad = |why: &str| {
+        Failure::usage(format!(
+            "bad ACE `{text}`: {why} (write uid:N:RIGHTS, gid:N:RIGHTS or everyone:RIGHTS; \
+             RIGHTS is a comma list of use, modify, control, read-control, write-dac, or all)"
+        ))
+    };
+    let (who, rights) = match text.split_once(':') {
+        Some(("everyone", rights)) => ("everyone".to_owned(), rights),
+        Some((k @ ("uid" | "gid"), rest)) => {
+            let (n, rights) = rest.split_once(':').ok_or_else(|| bad("no rights"))?;
+            let n: u32 = n
+                .parse()
+                .map_err(|_| bad("the id is not a number from 0 to 4294967295"))?;
+            (format!("{k}:{n}"), rights)
+        }
+        _ => return Err(bad("it must start with uid:, gid: or everyone:")),
+    };
+    let mut wanted = [false; 5];
+    for r in rights.split(',') {
+        match r {
+            "all" => wanted = [true; 5],
+            _ => match RIGHTS.iter().position(|n| *n == r) {
+                Some(i) => wanted[i] = true,
+                None if r.is_empty() => return Err(bad("empty right")),
+                None => return Err(bad(&format!("unknown right `{r}`"))),
+            },
+        }
+    }
+    let rights = RIGHTS
+        .iter()
+        .zip(wanted)
+        .filter(|(_, w)| *w)
+        .map(|(n, _)| (*n).to_owned())
+        .collect();
+    Ok(WireAce { kind, who, rights })
+}
+
+/// Deny entries first, then allow entries, each in the order given; `None` with no entries.
+fn descriptor(allow: &[String], deny: &[String]) -> Result<Option<WireSecurity>, Failure> {
+    if allow.is_empty() && deny.is_empty() {
+        return Ok(None);
+    }
+    let mut entries = Vec::with_capacity(allow.len() + deny.len());
+    for d in deny {
+        entries.push(parse_ace(AceKind::Deny, d)?);
+    }
+    for a in allow {
+        entries.push(parse_ace(AceKind::Allow, a)?);
+    }
+    Ok(Some(WireSecurity {
+        owner: None,
+        entries,
+    }))
+}
+
+/// A missing leading `\` means the same rooted path.
+fn rooted(name: &str) -> String {
+    if name.starts_with('\\') {
+        name.to_owned()
+    } else {
+        format!("\\{name}")
+    }
+}
+
+/// The id of the pool NAME (`\` = the root pool) as the caller may open it.
+fn resolve(client: &mut Client, name: &str, root_allowed: bool) -> Result<Uuid, Failure> {
+    if name == "\\" {
+        if !root_allowed {
+            return Err(Failure::rsm(
+                "ERROR_INVALID_MEDIA_POOL",
+                4302,
+                "the root pool cannot be deleted",
+            ));
+        }
+        let listed: Enumerated = client.call(Call::Enumerate {
+            container: None,
+            object_type: ObjectType::MediaPool,
+            root_pool: true,
+        })?;
+        return listed.ids.first().copied().ok_or_else(|| {
+            Failure::rsm(
+                "ERROR_OBJECT_NOT_FOUND",
+                4312,
+                "the daemon listed no root pool",
+            )
+        });
+    }
+    let opened: Created = client.call(Call::CreateMediaPool {
+        name: rooted(name),
+        media_type: None,
+        action: CreateDisposition::OpenExisting,
+        security: None,
+    })?;
+    Ok(opened.id)
 }
 
 /// `reel library`.
 pub fn library(args: LibraryArgs, json: bool) -> Result<(), Failure> {
-    let _ = (args, json);
-    Err(not_yet())
+    let mut client = connect(&args.client)?;
+    let doc: Value = client.call(Call::Library {
+        rescan: args.rescan,
+    })?;
+    if json {
+        return print_json(&doc);
+    }
+    let mut out = io::stdout().lock();
+    print_library(&mut out, &doc)?;
+    Ok(())
+}
+
+fn print_library(out: &mut impl Write, doc: &Value) -> io::Result<()> {
+    let empty = Vec::new();
+    let libraries = doc["libraries"].as_array().unwrap_or(&empty);
+    if libraries.is_empty() {
+        writeln!(out, "no libraries")?;
+    }
+    for lib in libraries {
+        let c = &lib["changer"];
+        writeln!(
+            out,
+            "library {} {} (serial {}, {})",
+            text(&c["vendor"]),
+            text(&c["product"]),
+            text(&c["serial"]),
+            text(&c["path"])
+        )?;
+        let count = |k: &str| lib[k].as_array().map_or(0, Vec::len);
+        let full = |k: &str| {
+            lib[k]
+                .as_array()
+                .map_or(0, |v| v.iter().filter(|e| e["full"] == true).count())
+        };
+        writeln!(
+            out,
+            "  slots {} ({} full), import/export {} ({} full), drives {} ({} loaded)",
+            count("slots"),
+            full("slots"),
+            count("import_export"),
+            full("import_export"),
+            count("drives"),
+            full("drives")
+        )?;
+        for d in lib["drives"].as_array().unwrap_or(&empty) {
+            let dev = &d["device"];
+            let device = if dev.is_null() {
+                "no device".to_owned()
+            } else {
+                format!(
+                    "{} {} {} serial {}",
+                    text(&dev["path"]),
+                    text(&dev["vendor"]),
+                    text(&dev["product"]),
+                    text(&dev["serial"])
+                )
+            };
+            writeln!(
+                out,
+                "  drive {:<6} {:<44} {}",
+                text(&d["address"]),
+                device,
+                if d["full"] == true {
+                    text(&d["barcode"])
+                } else {
+                    "empty".to_owned()
+                }
+            )?;
+        }
+        for t in lib["media_types"].as_array().unwrap_or(&empty) {
+            writeln!(
+                out,
+                "  media type {:<14} {:>5} cartridges",
+                text(&t["name"]),
+                text(&t["cartridges"])
+            )?;
+        }
+    }
+    for d in doc["unmatched_drives"].as_array().unwrap_or(&empty) {
+        writeln!(
+            out,
+            "standalone drive {} serial {}",
+            text(&d["path"]),
+            text(&d["serial"])
+        )?;
+    }
+    Ok(())
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".to_owned(),
+        other => other.to_string(),
+    }
 }
 
 /// `reel media-types`.
 pub fn media_types(args: ClientArgs, json: bool) -> Result<(), Failure> {
-    let _ = (args, json);
-    Err(not_yet())
+    let mut client = connect(&args)?;
+    let types: MediaTypes = client.call(Call::MediaTypes {})?;
+    if json {
+        return print_json(&serde_json::to_value(&types).map_err(io::Error::from)?);
+    }
+    let rows = types
+        .media_types
+        .iter()
+        .map(|t| vec![t.name.clone(), t.id.to_string(), t.libraries.join(",")])
+        .collect();
+    table(&["NAME", "ID", "LIBRARIES"], rows)
 }
 
 /// `reel pool ...`.
 pub fn pool(cmd: PoolCommand, json: bool) -> Result<(), Failure> {
-    let _ = (cmd, json);
-    Err(not_yet())
+    match cmd {
+        PoolCommand::Create(a) => create(a, json),
+        PoolCommand::List(a) => list(a, json),
+        PoolCommand::Show(a) => show(a, json),
+        PoolCommand::Delete(a) => delete(a, json),
+        PoolCommand::Security(a) => security(a, json),
+    }
+}
+
+fn create(a: PoolCreateArgs, json: bool) -> Result<(), Failure> {
+    let security = descriptor(&a.allow, &a.deny)?;
+    let action = match a.action {
+        CreateAction::OpenExisting => CreateDisposition::OpenExisting,
+        CreateAction::OpenAlways => CreateDisposition::OpenAlways,
+        CreateAction::CreateNew => CreateDisposition::CreateNew,
+    };
+    let mut client = connect(&a.client)?;
+    let made: Created = client.call(Call::CreateMediaPool {
+        name: rooted(&a.name),
+        media_type: a.media_type,
+        action,
+        security,
+    })?;
+    if json {
+        return print_json(&json!({"pool": {
+            "id": made.id, "name": made.name, "media_type": made.media_type,
+            "created": made.created,
+        }}));
+    }
+    let verb = if made.created { "created" } else { "opened" };
+    let mut out = io::stdout().lock();
+    writeln!(
+        out,
+        "{verb} pool {} ({}), media type {}",
+        made.name,
+        made.id,
+        made.media_type.as_deref().unwrap_or("none (holds pools)")
+    )?;
+    Ok(())
+}
+
+fn pool_summary(p: &PoolInfo) -> Value {
+    json!({"id": p.id, "name": p.name, "type": p.kind, "media_type": p.media_type})
+}
+
+fn list(a: PoolListArgs, json: bool) -> Result<(), Failure> {
+    let mut client = connect(&a.client)?;
+    let container = match &a.name {
+        Some(n) => Some(resolve(&mut client, n, true)?),
+        None => None,
+    };
+    let listed: Enumerated = client.call(Call::Enumerate {
+        container,
+        object_type: ObjectType::MediaPool,
+        root_pool: false,
+    })?;
+    let mut pools = Vec::with_capacity(listed.ids.len());
+    for id in listed.ids {
+        match client.call::<PoolInfo>(Call::GetPoolInformation { id }) {
+            Ok(p) => pools.push(p),
+            // Deleted since the listing, or not ours to read: leave it out.
+            Err(s) if matches!(s.code, 4312 | 4302 | 5) => {}
+            Err(s) => return Err(s.into()),
+        }
+    }
+    if json {
+        let docs: Vec<Value> = pools.iter().map(pool_summary).collect();
+        return print_json(&json!({ "pools": docs }));
+    }
+    let rows = pools
+        .iter()
+        .map(|p| {
+            vec![
+                p.name.clone(),
+                p.kind.clone(),
+                p.media_type.clone().unwrap_or_else(|| "-".into()),
+                p.id.to_string(),
+            ]
+        })
+        .collect();
+    table(&["NAME", "TYPE", "MEDIA TYPE", "ID"], rows)
+}
+
+fn show(a: PoolNameArgs, json: bool) -> Result<(), Failure> {
+    let mut client = connect(&a.client)?;
+    let id = resolve(&mut client, &a.name, true)?;
+    let info: Value = client.call(Call::GetPoolInformation { id })?;
+    if json {
+        return print_json(&json!({ "pool": info }));
+    }
+    let p: PoolInfo = serde_json::from_value(info).map_err(io::Error::from)?;
+    let none = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+    let rows = [
+        ("name", p.name.clone()),
+        ("id", p.id.to_string()),
+        ("type", p.kind.clone()),
+        ("media type", none(p.media_type.clone())),
+        ("parent", none(p.parent.map(|u| u.to_string()))),
+        ("description", p.description.clone()),
+        (
+            "allocation",
+            if p.allocation_policy & 1 != 0 {
+                "from scratch (Free)".into()
+            } else {
+                "pool only".into()
+            },
+        ),
+        (
+            "deallocation",
+            if p.deallocation_policy & 1 != 0 {
+                "to scratch (Free)".into()
+            } else {
+                "stay in pool".into()
+            },
+        ),
+        (
+            "max allocates",
+            if p.max_allocates == 0 {
+                "unlimited".into()
+            } else {
+                p.max_allocates.to_string()
+            },
+        ),
+        ("physical media", p.physical_media.to_string()),
+        ("logical media", p.logical_media.to_string()),
+        ("child pools", p.child_pools.to_string()),
+        ("owner", format!("uid {}", p.owner.uid)),
+    ];
+    let mut out = io::stdout().lock();
+    for (k, v) in rows {
+        writeln!(out, "{:<15} {v}", format!("{k}:"))?;
+    }
+    Ok(())
+}
+
+fn delete(a: PoolNameArgs, json: bool) -> Result<(), Failure> {
+    let mut client = connect(&a.client)?;
+    let id = resolve(&mut client, &a.name, false)?;
+    let name = client
+        .call::<reel::daemon::wire::PoolName>(Call::GetMediaPoolName { id })
+        .map(|n| n.name)
+        .unwrap_or_else(|_| rooted(&a.name));
+    client.call::<Value>(Call::DeleteMediaPool { id })?;
+    if json {
+        return print_json(&json!({"deleted": {"id": id, "name": name}}));
+    }
+    writeln!(io::stdout().lock(), "deleted pool {name} ({id})")?;
+    Ok(())
+}
+
+fn security(a: PoolSecurityArgs, json: bool) -> Result<(), Failure> {
+    let replacement = descriptor(&a.allow, &a.deny)?;
+    let mut client = connect(&a.client)?;
+    let id = resolve(&mut client, &a.name, true)?;
+    if let Some(security) = replacement {
+        client.call::<Value>(Call::SetObjectSecurity { id, security })?;
+    }
+    let sec: WireSecurity = client.call(Call::GetObjectSecurity { id })?;
+    if json {
+        return print_json(&json!({ "security": sec }));
+    }
+    let mut out = io::stdout().lock();
+    if let Some(o) = sec.owner {
+        writeln!(out, "owner: uid {}", o.uid)?;
+    }
+    drop(out);
+    let rows = sec
+        .entries
+        .iter()
+        .map(|e| {
+            let kind = match e.kind {
+                AceKind::Allow => "allow",
+                AceKind::Deny => "deny",
+            };
+            vec![kind.to_owned(), e.who.clone(), e.rights.join(",")]
+        })
+        .collect();
+    table(&["KIND", "WHO", "RIGHTS"], rows)
+}
+
+/// An aligned table on stdout.
+fn table(header: &[&str], rows: Vec<Vec<String>>) -> Result<(), Failure> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = io::stdout().lock();
+    let line = |cells: Vec<&str>| {
+        let last = cells.len().saturating_sub(1);
+        let mut s = String::new();
+        for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
+            if i == last {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  "));
+            }
+        }
+        s
+    };
+    writeln!(out, "{}", line(header.to_vec()))?;
+    for r in &rows {
+        writeln!(out, "{}", line(r.iter().map(String::as_str).collect()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aces_parse_as_cli_md_writes_them() {
+        let all = || RIGHTS.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        type Parsed<'a> = Option<(&'a str, Vec<String>)>;
+        let cases: Vec<(&str, Parsed)> = vec![
+            ("uid:1000:use", Some(("uid:1000", vec!["use".into()]))),
+            (
+                "gid:26:control,use",
+                Some(("gid:26", vec!["use".into(), "control".into()])),
+            ),
+            ("everyone:all", Some(("everyone", all()))),
+            ("uid:0:use,all", Some(("uid:0", all()))),
+            (
+                "everyone:read-control,write-dac",
+                Some(("everyone", vec!["read-control".into(), "write-dac".into()])),
+            ),
+            (
+                "uid:4294967295:modify",
+                Some(("uid:4294967295", vec!["modify".into()])),
+            ),
+            ("uid:4294967296:use", None),
+            ("uid:-1:use", None),
+            ("uid:1000", None),
+            ("uid::use", None),
+            ("user:1:use", None),
+            ("everyone:", None),
+            ("everyone:use,,modify", None),
+            ("everyone:read", None),
+            ("gid:1:USE", None),
+            ("", None),
+        ];
+        for (text, want) in cases {
+            let got = parse_ace(AceKind::Allow, text);
+            match want {
+                Some((who, rights)) => {
+                    let ace = got.unwrap_or_else(|f| panic!("{text}: {}", f.message));
+                    assert_eq!((ace.who.as_str(), ace.rights), (who, rights), "{text}");
+                }
+                None => {
+                    let f = got.expect_err(text);
+                    assert_eq!((f.exit_code(), f.code), (2, 87), "{text}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn deny_entries_come_first_each_group_in_order() {
+        let allow = vec!["uid:1:use".to_owned(), "everyone:use".to_owned()];
+        let deny = vec!["gid:7:all".to_owned(), "uid:2:modify".to_owned()];
+        let sec = descriptor(&allow, &deny).unwrap().unwrap();
+        let order: Vec<(AceKind, &str)> = sec
+            .entries
+            .iter()
+            .map(|e| (e.kind, e.who.as_str()))
+            .collect();
+        assert_eq!(
+            order,
+            vec![
+                (AceKind::Deny, "gid:7"),
+                (AceKind::Deny, "uid:2"),
+                (AceKind::Allow, "uid:1"),
+                (AceKind::Allow, "everyone"),
+            ]
+        );
+        assert!(descriptor(&[], &[]).unwrap().is_none());
+    }
+
+    #[test]
+    fn names_are_rooted() {
+        for (given, want) in [
+            ("App", r"\App"),
+            (r"\App", r"\App"),
+            (r"App\P", r"\App\P"),
+            (r"\", r"\"),
+        ] {
+            assert_eq!(rooted(given), want);
+        }
+    }
 }

@@ -153,7 +153,7 @@ pub fn print_doc<T: serde::Serialize>(doc: &T) -> Result<(), Failure> {
 }
 
 /// Sense as cli.md prints it.
-fn sense_info(s: &reel_hw::sense::Sense) -> SenseInfo {
+pub(super) fn sense_info(s: &reel_hw::sense::Sense) -> SenseInfo {
     SenseInfo {
         key: s.key.0,
         asc: s.asc,

@@ -9,6 +9,7 @@ mod discover;
 mod moves;
 mod output;
 mod serve;
+mod tech;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -52,6 +53,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Library(a) => client::library(a, json),
         Command::MediaTypes(a) => client::media_types(a, json),
         Command::Pool(p) => client::pool(p, json),
+        Command::Lock(a) => tech::lock(a, true, json),
+        Command::Unlock(a) => tech::lock(a, false, json),
+        Command::Exchange(a) => tech::exchange(a, json),
     }
 }
 

@@ -1,14 +1,190 @@
-//! `reel serve`.
+//! `reel serve`: the controller daemon in the foreground.
+//!
+//! Order of start-up: claim the socket (refusing when another daemon serves there), open the
+//! database, start serving (calls answer `ERROR_NOT_READY` meanwhile), run discovery on the
+//! device thread, register libraries, media types and system pools, mark the service ready.
+//! SIGTERM/SIGINT stop it cleanly; a failed start-up exits 1 with the reason.
 
-use super::args::ServeArgs;
+use std::sync::{Arc, Mutex};
+
+use reel::daemon::rsm::RsmBackend;
+use reel::daemon::{
+    self, Config, Devices, DiscoverFn, Discovered, DiscoveredLibrary, StartError, Status,
+};
+use reel::discovery::{DiscoverOptions, Reporter};
+use reel::pool::{self, Rsm};
+use tokio::signal::unix::{signal, SignalKind};
+use tracing::{error, info, warn};
+
+use super::args::{DeviceChoice, ServeArgs};
 use super::Failure;
 
-/// Runs the daemon in the foreground.
+/// Runs the daemon until SIGTERM or SIGINT.
 pub fn run(args: ServeArgs) -> Result<(), Failure> {
-    let _ = args;
-    Err(Failure::rsm(
-        "ERROR_NOT_READY",
-        21,
-        "the daemon is not built yet",
-    ))
+    let discover = discoverer(&args.devices)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("reel-rt")
+        .build()?;
+    runtime.block_on(serve(args, discover))
+}
+
+/// The one point where discovery plugs into the daemon: the device choice becomes a function
+/// the device thread runs at start-up and on every rescan.
+///
+/// # Errors
+/// A layout that does not load, a simulator socket that does not answer.
+fn discoverer(choice: &DeviceChoice) -> Result<DiscoverFn, Failure> {
+    let mut chosen = super::devices::choose(choice)?;
+    let only = chosen.only.take();
+    Ok(Box::new(move |rescan| {
+        let progress: Reporter = Arc::new(|line: &str| info!("{line}"));
+        let opts = DiscoverOptions {
+            rescan,
+            only: only.clone(),
+            progress: Some(progress),
+        };
+        let mut inventory = reel::discovery::discover(&mut chosen.source, &opts)
+            .map_err(|e| super::devices::failure(&e).message)?;
+        for w in &inventory.warnings {
+            warn!("discovery: {w}");
+        }
+        inventory.stats = None;
+        let document = serde_json::to_value(&inventory)
+            .map_err(|e| format!("cannot encode the inventory: {e}"))?;
+        let libraries = inventory
+            .libraries
+            .iter()
+            .map(|l| DiscoveredLibrary {
+                serial: l.serial().to_owned(),
+                vendor: l.changer.vendor.clone(),
+                product: l.changer.product.clone(),
+                revision: l.changer.revision.clone(),
+                media_types: l.detected_media_types(),
+            })
+            .collect();
+        Ok(Discovered {
+            document,
+            libraries,
+        })
+    }))
+}
+
+/// The root pool's access list for a new database when the daemon runs unprivileged: the
+/// default of rsm-media-pools §4.4 (full for uid 0 and the admin group, USE for everyone) plus
+/// full access for the daemon's own uid, which is "local system" then (§4.3, §4.4), so the
+/// user who runs a simulator daemon can create top-level pools.
+fn root_security(euid: u32, admin_gid: Option<u32>) -> pool::SecurityDescriptor {
+    use pool::{AccessMask, Ace, Who};
+    let mut entries = vec![
+        Ace::allow(Who::Uid(0), AccessMask::FULL),
+        Ace::allow(Who::Uid(euid), AccessMask::FULL),
+    ];
+    if let Some(g) = admin_gid {
+        entries.push(Ace::allow(Who::Gid(g), AccessMask::FULL));
+    }
+    entries.push(Ace::allow(Who::Everyone, AccessMask::USE));
+    pool::SecurityDescriptor::new(0, entries)
+}
+
+fn start_failure(e: StartError) -> Failure {
+    match e {
+        StartError::AlreadyServing { .. } => Failure::rsm("ERROR_BUSY", 170, e.to_string()),
+        StartError::NotASocket { .. } => Failure::rsm("ERROR_ALREADY_EXISTS", 183, e.to_string()),
+        StartError::Io { ref source, .. }
+            if source.kind() == std::io::ErrorKind::PermissionDenied =>
+        {
+            Failure::rsm("ERROR_ACCESS_DENIED", 5, e.to_string())
+        }
+        StartError::Io { .. } => Failure::rsm("ERROR_INVALID_PARAMETER", 87, e.to_string()),
+    }
+}
+
+fn from_status(s: Status) -> Failure {
+    Failure::rsm(&s.name, s.code, s.message)
+}
+
+async fn serve(args: ServeArgs, discover: DiscoverFn) -> Result<(), Failure> {
+    let mut config = Config::new(&args.socket);
+    config.socket_group = Some(args.socket_group.clone());
+    let admin_gid = match &args.admin_group {
+        None => None,
+        Some(name) => match nix::unistd::Group::from_name(name) {
+            Ok(Some(g)) => Some(g.gid.as_raw()),
+            _ => {
+                return Err(Failure::usage(format!(
+                    "--admin-group {name}: no such group"
+                )))
+            }
+        },
+    };
+    // Signals first, so a SIGTERM during start-up is honoured.
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let bound = daemon::bind(&config).map_err(start_failure)?;
+
+    let euid = nix::unistd::geteuid().as_raw();
+    let pool_config = pool::Config {
+        admin_gid,
+        system_uid: (euid != 0).then_some(euid),
+        root_security: (euid != 0).then(|| root_security(euid, admin_gid)),
+        ..pool::Config::default()
+    };
+    let db = args.db.clone();
+    let opened = tokio::task::spawn_blocking(move || Rsm::open(&db, pool_config)).await;
+    let rsm = match opened {
+        Ok(Ok(rsm)) => rsm,
+        Ok(Err(e)) => {
+            bound.abandon();
+            return Err(Failure::rsm(
+                e.name(),
+                e.code(),
+                format!("cannot open the database {}: {e}", args.db.display()),
+            ));
+        }
+        Err(e) => {
+            bound.abandon();
+            return Err(Failure::rsm("ERROR_DATABASE_FAILURE", 4313, e.to_string()));
+        }
+    };
+    let devices = match Devices::start(discover) {
+        Ok(d) => d,
+        Err(e) => {
+            bound.abandon();
+            return Err(e.into());
+        }
+    };
+    let backend = Arc::new(RsmBackend::new(Arc::new(rsm), devices));
+
+    let (fail_tx, fail_rx) = tokio::sync::oneshot::channel::<Status>();
+    let init = backend.clone();
+    tokio::task::spawn_blocking(move || {
+        if let Err(s) = init.initialize() {
+            let _ = fail_tx.send(s);
+        }
+    });
+    let failed: Arc<Mutex<Option<Status>>> = Arc::default();
+    let failed_in = failed.clone();
+    let shutdown = async move {
+        tokio::select! {
+            _ = term.recv() => info!("SIGTERM"),
+            _ = int.recv() => info!("SIGINT"),
+            Ok(s) = fail_rx => {
+                error!(error = %s, "start-up failed");
+                *failed_in.lock().unwrap_or_else(|p| p.into_inner()) = Some(s);
+            }
+        }
+    };
+    daemon::serve(bound, backend, config, shutdown).await?;
+    let failed = failed.lock().unwrap_or_else(|p| p.into_inner()).take();
+    match failed {
+        Some(s) => Err(from_status(Status {
+            message: format!("start-up failed: {}", s.message),
+            ..s
+        })),
+        None => {
+            info!("stopped");
+            Ok(())
+        }
+    }
 }

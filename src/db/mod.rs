@@ -215,11 +215,48 @@ struct Inner {
 }
 
 /// The database: one writer connection, one transaction per call.
+///
+/// One process owns a database at a time (the pool layer keeps its catalogue in memory): an
+/// exclusive `flock` on `PATH.lock` is held while the store is open, and a second opener fails
+/// instead of working from a stale view.
 #[derive(Debug)]
 pub struct Store {
     inner: Mutex<Inner>,
     path: PathBuf,
     max_objects: Option<u64>,
+    _owner: nix::fcntl::Flock<std::fs::File>,
+}
+
+/// Takes the one-process lock of the database at `path`.
+fn take_ownership(path: &Path) -> Result<nix::fcntl::Flock<std::fs::File>, DbError> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = PathBuf::from(lock_path);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| {
+            DbError::failure(
+                format!(
+                    "opening {} (cannot open the file or its directory): {e}",
+                    lock_path.display()
+                ),
+                None,
+            )
+        })?;
+    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock).map_err(
+        |(_, errno)| {
+            DbError::failure(
+                format!(
+                    "{} is in use by another reel process ({errno}): stop it, or use another --db",
+                    path.display()
+                ),
+                None,
+            )
+        },
+    )
 }
 
 impl std::fmt::Debug for Inner {
@@ -313,8 +350,10 @@ impl Store {
     ///
     /// # Errors
     /// `Failure` when the file cannot be opened or created, is not a database or is damaged,
-    /// is read-only, stays locked longer than the busy timeout, or has a newer schema.
+    /// is read-only, stays locked longer than the busy timeout, has a newer schema, or is
+    /// open in another store (this process or another).
     pub fn open(path: &Path, config: &DbConfig) -> Result<Store, DbError> {
+        let owner = take_ownership(path)?;
         let mut conn = connect(path, config)?;
         migrate(&mut conn)?;
         let objects = count_objects(&conn).map_err(|e| DbError::sqlite("counting objects", e))?;
@@ -322,6 +361,7 @@ impl Store {
             inner: Mutex::new(Inner { conn, objects }),
             path: path.to_owned(),
             max_objects: config.max_objects,
+            _owner: owner,
         })
     }
 

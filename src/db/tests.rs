@@ -264,3 +264,14 @@ fn bare_insert_benchmark_runs() {
         5
     );
 }
+
+#[test]
+fn one_store_per_database() {
+    let dir = TempDir::new().unwrap();
+    let store = open(&dir, &DbConfig::default());
+    let e = Store::open(&dir.path().join("t.db"), &DbConfig::default()).unwrap_err();
+    assert_eq!(e.kind(), DbErrorKind::Failure);
+    assert!(e.to_string().contains("in use"), "{e}");
+    drop(store);
+    open(&dir, &DbConfig::default());
+}

@@ -309,36 +309,43 @@ pub fn cartridge_type(evidence: &[Evidence]) -> (Option<MediaType>, Option<Vec<E
     }
 }
 
-fn element_from(raw: &RawElement, mam: Option<&Mam>) -> Element {
-    let mut evidence = Vec::with_capacity(4);
+fn element_from(raw: RawElement, mam: Option<&Mam>) -> Element {
+    // At most four sources speak; keep them on the stack (this runs once per element).
+    let mut evidence = [media::identity::from_element_medium_type(0); 4];
+    let mut n = 0;
+    let mut push = |e| {
+        evidence[n] = e;
+        n += 1;
+    };
     if raw.full {
         if let Some(b) = &raw.barcode {
-            evidence.push(media::identity::from_barcode(b));
+            push(media::identity::from_barcode(b));
         }
-        evidence.push(media::identity::from_element_medium_type(raw.medium_type));
+        push(media::identity::from_element_medium_type(raw.medium_type));
         if let Some(m) = mam {
             if let Some(c) = m.density_code {
-                evidence.push(media::identity::from_mam_density_code(c));
+                push(media::identity::from_mam_density_code(c));
             }
             if let Some(t) = m.medium_type {
-                evidence.push(media::identity::from_mam_medium_type(t));
-            }
-            if raw.barcode.is_none() {
-                if let Some(b) = &m.barcode {
-                    evidence.push(media::identity::from_barcode(b));
-                }
+                push(media::identity::from_mam_medium_type(t));
             }
         }
     }
-    let (media_type, media_type_conflict) = if raw.full {
-        cartridge_type(&evidence)
+    let (mut media_type, mut media_type_conflict) = if raw.full {
+        cartridge_type(&evidence[..n])
     } else {
         (None, None)
     };
+    // No volume tag from the changer: the MAM's barcode attribute is one more witness.
+    if let (true, None, Some(b)) = (raw.full, &raw.barcode, mam.and_then(|m| m.barcode.as_ref())) {
+        let mut all = evidence[..n].to_vec();
+        all.push(media::identity::from_barcode(b));
+        (media_type, media_type_conflict) = cartridge_type(&all);
+    }
     Element {
         address: raw.address,
         full: raw.full,
-        barcode: raw.barcode.clone(),
+        barcode: raw.barcode,
         media_type,
         source: raw.source,
         exception: raw.exception.map(|(asc, ascq)| Exception {
@@ -466,7 +473,7 @@ pub fn discover_with<B: Backend>(
                 info.path
             ));
             let start = std::time::Instant::now();
-            port.initialize()?;
+            initialize_with_progress(&mut port, &info.path, opts.progress.clone())?;
             progress(&format!(
                 "{}: element status initialized in {:.1} s",
                 info.path,
@@ -492,7 +499,7 @@ pub fn discover_with<B: Backend>(
             })
             .collect();
         let matching = pair(backend, &element_ids, &mut drives, &serial, &mut warnings);
-        for a in &matching.ambiguities {
+        for a in matching.ambiguities.iter().chain(&matching.notes) {
             warnings.push(format!("{}: {a}", info.path));
         }
 
@@ -504,7 +511,7 @@ pub fn discover_with<B: Backend>(
                     info.path, raw.address
                 ));
                 drive_slots.push(DriveSlot {
-                    element: element_from(raw, None),
+                    element: element_from(raw.clone(), None),
                     device: None,
                     reads: Vec::new(),
                     writes: Vec::new(),
@@ -568,16 +575,19 @@ pub fn discover_with<B: Backend>(
                 None
             };
             drive_slots.push(DriveSlot {
-                element: element_from(raw, mam.as_ref()),
+                element: element_from(raw.clone(), mam.as_ref()),
                 device: Some(identity),
                 reads: compat.reads,
                 writes: compat.writes,
             });
         }
 
-        let slots: Vec<Element> = slots.iter().map(|r| element_from(r, None)).collect();
-        let import_export: Vec<Element> = ie.iter().map(|r| element_from(r, None)).collect();
-        let transports: Vec<Element> = transports.iter().map(|r| element_from(r, None)).collect();
+        let slots: Vec<Element> = slots.into_iter().map(|r| element_from(r, None)).collect();
+        let import_export: Vec<Element> = ie.into_iter().map(|r| element_from(r, None)).collect();
+        let transports: Vec<Element> = transports
+            .into_iter()
+            .map(|r| element_from(r, None))
+            .collect();
         for e in slots
             .iter()
             .chain(&import_export)
@@ -627,6 +637,35 @@ pub fn discover_with<B: Backend>(
         unmatched_drives,
         warnings,
         stats: None,
+    })
+}
+
+/// INITIALIZE ELEMENT STATUS, with a line every few seconds while the changer scans (a big
+/// library takes minutes).
+fn initialize_with_progress<C: ChangerPort>(
+    port: &mut C,
+    path: &str,
+    progress: Option<Reporter>,
+) -> Result<(), DeviceFailure> {
+    use std::sync::mpsc::{channel, RecvTimeoutError};
+    let (done, wait) = channel::<()>();
+    std::thread::scope(|s| {
+        if let Some(p) = progress {
+            s.spawn(move || {
+                let start = std::time::Instant::now();
+                while let Err(RecvTimeoutError::Timeout) =
+                    wait.recv_timeout(std::time::Duration::from_secs(5))
+                {
+                    p(&format!(
+                        "{path}: still initializing element status ({} s)",
+                        start.elapsed().as_secs()
+                    ));
+                }
+            });
+        }
+        let r = port.initialize();
+        drop(done);
+        r
     })
 }
 
@@ -874,6 +913,7 @@ pub(crate) mod tests {
         Some(Designator {
             designator_type: 0,
             value: s.as_bytes().to_vec(),
+            truncated: false,
         })
     }
 

@@ -16,6 +16,9 @@ pub struct Designator {
     pub designator_type: u8,
     /// The designator's bytes.
     pub value: Vec<u8>,
+    /// Only the first bytes of the identifier arrived (the changer cut its reply): `value` is a
+    /// prefix, matched by [`MatchedBy::SerialPrefix`] alone.
+    pub truncated: bool,
 }
 
 /// A data-transfer element as the changer reported it.
@@ -50,6 +53,9 @@ pub enum MatchedBy {
     Designator,
     /// VPD 0xB4 element address (and VPD 0xB3 library serial when present).
     ElementAddress,
+    /// A truncated DVCID is the start of the serial (VPD 0x80, or a T10 vendor ID designator's
+    /// serial part) of exactly one drive no complete identifier claimed.
+    SerialPrefix,
 }
 
 /// The outcome of [`match_drives`].
@@ -59,6 +65,8 @@ pub struct Matching {
     pub elements: Vec<Option<(usize, MatchedBy)>>,
     /// Why an element or a drive was left unmatched although evidence pointed somewhere.
     pub ambiguities: Vec<String>,
+    /// How a match on weaker evidence than a whole identifier was made.
+    pub notes: Vec<String>,
 }
 
 impl Matching {
@@ -97,6 +105,42 @@ fn by_serial(d: &Designator, drive: &DriveId) -> bool {
     !serial.is_empty() && dvcid_serials(d).contains(&serial)
 }
 
+/// The serial part of a truncated DVCID: the whole value (trimmed at the front only; the end
+/// is where the cut fell), or for a T10 vendor identifier what arrived after the product.
+fn serial_prefix(d: &Designator) -> &[u8] {
+    let v = if d.designator_type == 1 {
+        d.value.get(24..).unwrap_or_default()
+    } else {
+        &d.value
+    };
+    let start = v
+        .iter()
+        .position(|b| *b != b' ' && *b != 0)
+        .unwrap_or(v.len());
+    &v[start..]
+}
+
+/// The element's DVCID when it arrived whole.
+fn whole(e: &ElementId) -> Option<&Designator> {
+    e.dvcid.as_ref().filter(|x| !x.truncated)
+}
+
+fn by_serial_prefix(d: &Designator, drive: &DriveId) -> bool {
+    let prefix = serial_prefix(d);
+    let starts = |s: &[u8]| {
+        let s = trim(s);
+        !prefix.is_empty() && s.len() >= trim(prefix).len() && s.starts_with(trim(prefix))
+    };
+    drive
+        .serial
+        .as_deref()
+        .is_some_and(|s| starts(s.as_bytes()))
+        || drive
+            .designators
+            .iter()
+            .any(|x| x.designator_type == 1 && x.value.len() > 24 && starts(&x.value[24..]))
+}
+
 fn by_designator(d: &Designator, drive: &DriveId) -> bool {
     let v = trim(&d.value);
     !v.is_empty()
@@ -123,14 +167,21 @@ pub fn match_drives(elements: &[ElementId], drives: &[DriveId], changer_serial: 
     let mut out = Matching {
         elements: vec![None; elements.len()],
         ambiguities: Vec::new(),
+        notes: Vec::new(),
     };
     let mut taken = vec![false; drives.len()];
-    let rules: [Rule<'_>; 3] = [
+    let rules: [Rule<'_>; 4] = [
         (MatchedBy::Serial, &|e, d| {
-            e.dvcid.as_ref().is_some_and(|x| by_serial(x, d))
+            whole(e).is_some_and(|x| by_serial(x, d))
         }),
         (MatchedBy::Designator, &|e, d| {
-            e.dvcid.as_ref().is_some_and(|x| by_designator(x, d))
+            whole(e).is_some_and(|x| by_designator(x, d))
+        }),
+        // After every whole identifier has claimed its drive.
+        (MatchedBy::SerialPrefix, &|e, d| {
+            e.dvcid
+                .as_ref()
+                .is_some_and(|x| x.truncated && by_serial_prefix(x, d))
         }),
         (MatchedBy::ElementAddress, &|e, d| {
             e.dvcid.is_none() && by_address(e.address, changer_serial, d)
@@ -169,6 +220,17 @@ pub fn match_drives(elements: &[ElementId], drives: &[DriveId], changer_serial: 
                 ));
                 continue;
             }
+            if how == MatchedBy::SerialPrefix {
+                let prefix = elements[e].dvcid.as_ref().map_or(&[][..], serial_prefix);
+                out.notes.push(format!(
+                    "drive element {}: the changer cut its device identifier short (received \
+                     serial {:?}); matched to drive {}, the only drive not claimed by a whole \
+                     identifier whose serial starts with it",
+                    elements[e].address,
+                    String::from_utf8_lossy(trim(prefix)),
+                    drives[d].serial.as_deref().unwrap_or("(no serial)"),
+                ));
+            }
             out.elements[e] = Some((d, how));
             taken[d] = true;
         }
@@ -184,6 +246,7 @@ mod tests {
         Some(Designator {
             designator_type: 0,
             value: s.as_bytes().to_vec(),
+            truncated: false,
         })
     }
 
@@ -191,6 +254,7 @@ mod tests {
         Designator {
             designator_type: 1,
             value: format!("{vendor:<8}{product:<16}{serial}").into_bytes(),
+            truncated: false,
         }
     }
 
@@ -217,6 +281,7 @@ mod tests {
         let naa = Designator {
             designator_type: 3,
             value: vec![0x50, 1, 2, 3, 4, 5, 6, 7],
+            truncated: false,
         };
         let cases: Vec<Case> = vec![
             (
@@ -304,5 +369,124 @@ mod tests {
                 m.ambiguities
             );
         }
+    }
+
+    fn cut(d: Designator, keep: usize) -> Option<Designator> {
+        Some(Designator {
+            value: d.value[..keep].to_vec(),
+            truncated: true,
+            ..d
+        })
+    }
+
+    #[test]
+    fn a_truncated_identifier_matches_by_serial_prefix_only_when_one_drive_fits() {
+        let tgt = |s: &str| t10("IBM", "ULT3580-TD8", s);
+        // (name, elements, drives, expected, ambiguities, notes)
+        type Case = (
+            &'static str,
+            Vec<ElementId>,
+            Vec<DriveId>,
+            Vec<Option<(usize, MatchedBy)>>,
+            usize,
+            usize,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "tgt: the last of two drives cut to `RE`, the other claimed by a whole id",
+                vec![
+                    el(500, Some(tgt("REELDRV001"))),
+                    el(501, cut(tgt("REELDRV002"), 26)),
+                ],
+                vec![serial("REELDRV002"), serial("REELDRV001")],
+                vec![
+                    Some((1, MatchedBy::Serial)),
+                    Some((0, MatchedBy::SerialPrefix)),
+                ],
+                0,
+                1,
+            ),
+            (
+                "ambiguous: two unclaimed drives share the prefix",
+                vec![el(501, cut(tgt("REELDRV002"), 26))],
+                vec![serial("REELDRV001"), serial("REELDRV002")],
+                vec![None],
+                1,
+                0,
+            ),
+            (
+                "a whole identifier is never a prefix match",
+                vec![el(500, vs("REEL"))],
+                vec![serial("REELDRV001")],
+                vec![None],
+                0,
+                0,
+            ),
+            (
+                "a truncated identifier is never an exact match",
+                vec![el(500, cut(tgt("REELDRV001"), 34))],
+                vec![serial("REELDRV001")],
+                vec![Some((0, MatchedBy::SerialPrefix))],
+                0,
+                1,
+            ),
+            (
+                "the cut fell before the serial: nothing to compare",
+                vec![el(500, cut(tgt("REELDRV001"), 20))],
+                vec![serial("REELDRV001")],
+                vec![None],
+                0,
+                0,
+            ),
+            (
+                "the prefix is the start of a T10 designator's serial part",
+                vec![el(500, cut(tgt("ABC123"), 27))],
+                vec![
+                    DriveId {
+                        designators: vec![tgt("ABC123")],
+                        ..DriveId::default()
+                    },
+                    serial("XYZ"),
+                ],
+                vec![Some((0, MatchedBy::SerialPrefix))],
+                0,
+                1,
+            ),
+            (
+                "no drive starts with the prefix",
+                vec![el(500, cut(vs("QTGTD9").unwrap(), 5))],
+                vec![serial("REELDRV001")],
+                vec![None],
+                0,
+                0,
+            ),
+        ];
+        for (name, elements, drives, expected, ambiguities, notes) in cases {
+            let m = match_drives(&elements, &drives, "LIB1");
+            assert_eq!(m.elements, expected, "{name}");
+            assert_eq!(
+                m.ambiguities.len(),
+                ambiguities,
+                "{name}: {:?}",
+                m.ambiguities
+            );
+            assert_eq!(m.notes.len(), notes, "{name}: {:?}", m.notes);
+        }
+        let m = match_drives(
+            &[
+                el(500, Some(tgt("REELDRV001"))),
+                el(501, cut(tgt("REELDRV002"), 26)),
+            ],
+            &[serial("REELDRV001"), serial("REELDRV002")],
+            "LIB1",
+        );
+        assert_eq!(
+            m.notes,
+            [
+                "drive element 501: the changer cut its device identifier short (received serial \
+              \"RE\"); matched to drive REELDRV002, the only drive not claimed by a whole \
+              identifier whose serial starts with it"
+            ]
+        );
     }
 }

@@ -77,27 +77,77 @@ fn notes(e: &Element) -> String {
     n.join("; ")
 }
 
-/// Writes a list of elements, folding runs of two or more empty, unremarkable elements into
-/// one line (`1013-1022  empty (10)`), so a library with thousands of slots stays readable.
+/// A barcode as prefix, number and suffix (`A00017L8` → `A`, 17, 5 digits, `L8`), for folding
+/// runs of consecutively labelled cartridges.
+fn barcode_parts(b: &str) -> Option<(&str, u64, usize, &str)> {
+    // LTO labels end in a two-character media id (scsi-reference §7); the series is before it.
+    let (head, suffix) = match b.len() {
+        8.. if b.is_char_boundary(b.len() - 2) => b.split_at(b.len() - 2),
+        _ => (b, ""),
+    };
+    let digits = head.bytes().rev().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return None;
+    }
+    let (prefix, number) = head.split_at(head.len() - digits);
+    Some((prefix, number.parse().ok()?, digits, suffix))
+}
+
+/// True when `b` is the element after `a` in a folded run: next address, and either both
+/// plainly empty, or both holding the same type with the next label of one series.
+fn continues(a: &Element, b: &Element) -> bool {
+    let plain = |e: &Element| e.exception.is_none() && e.media_type_conflict.is_none();
+    if u32::from(b.address) != u32::from(a.address) + 1 || !plain(a) || !plain(b) {
+        return false;
+    }
+    match (a.full, b.full) {
+        (false, false) => true,
+        (true, true) if a.media_type == b.media_type => {
+            match (
+                a.barcode.as_deref().and_then(barcode_parts),
+                b.barcode.as_deref().and_then(barcode_parts),
+            ) {
+                (Some((p1, n1, w1, s1)), Some((p2, n2, w2, s2))) => {
+                    p1 == p2 && s1 == s2 && w1 == w2 && n2 == n1 + 1
+                }
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Writes a list of elements, folding runs so a library with thousands of slots stays
+/// readable: two or more empty elements (`1013-1022  empty (10)`), and three or more holding
+/// consecutively labelled cartridges of one type (`1000-1499  A00000L8..A00499L8 LTO-8 (500)`).
 fn write_elements(w: &mut dyn Write, elements: &[Element]) -> io::Result<()> {
-    let plain_empty = |e: &Element| !e.full && e.exception.is_none();
     let mut t = Table::new(&["ADDRESS", "CONTENTS", "NOTES"]);
     let mut i = 0;
     while i < elements.len() {
         let e = &elements[i];
         let mut j = i + 1;
-        if plain_empty(e) {
-            while j < elements.len()
-                && plain_empty(&elements[j])
-                && u32::from(elements[j].address) == u32::from(elements[j - 1].address) + 1
-            {
-                j += 1;
-            }
+        while j < elements.len() && continues(&elements[j - 1], &elements[j]) {
+            j += 1;
         }
-        if j - i >= 2 {
+        let last = &elements[j - 1];
+        let n = j - i;
+        if !e.full && n >= 2 {
             t.row(vec![
-                format!("{}-{}", e.address, elements[j - 1].address),
-                format!("empty ({})", j - i),
+                format!("{}-{}", e.address, last.address),
+                format!("empty ({n})"),
+                String::new(),
+            ]);
+        } else if e.full && n >= 3 {
+            let kind = e
+                .media_type
+                .map_or(String::new(), |m| format!(" {}", m.name()));
+            t.row(vec![
+                format!("{}-{}", e.address, last.address),
+                format!(
+                    "{}..{}{kind} ({n})",
+                    e.barcode.as_deref().unwrap_or_default(),
+                    last.barcode.as_deref().unwrap_or_default()
+                ),
                 String::new(),
             ]);
         } else {
@@ -264,7 +314,10 @@ mod tests {
             address,
             full: barcode.is_some(),
             barcode: barcode.map(str::to_owned),
-            media_type: None,
+            media_type: barcode.and_then(|b| {
+                crate::discovery::engine::cartridge_type(&[crate::media::identity::from_barcode(b)])
+                    .0
+            }),
             source: None,
             exception: None,
             media_type_conflict: None,
@@ -306,6 +359,26 @@ mod tests {
             (
                 &[(1, None), (2, None), (5, None), (6, None)],
                 &["1-2 empty (2)", "5-6 empty (2)"],
+            ),
+            // Consecutive labels of one type fold from three on; a break in the series or
+            // the type ends the run.
+            (
+                &[
+                    (10, Some("A00009L8")),
+                    (11, Some("A00010L8")),
+                    (12, Some("A00011L8")),
+                    (13, Some("A00013L8")),
+                    (14, Some("A00014L8")),
+                    (15, Some("A00015L7")),
+                    (16, Some("CLN001CU")),
+                ],
+                &[
+                    "10-12 A00009L8..A00011L8 LTO-8 (3)",
+                    "13 A00013L8 LTO-8",
+                    "14 A00014L8 LTO-8",
+                    "15 A00015L7 LTO-7",
+                    "16 CLN001CU LTO-CLEANING",
+                ],
             ),
         ];
         for (elements, expected) in cases {

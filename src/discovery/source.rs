@@ -192,6 +192,7 @@ impl<T: Transport> DrivePort for ScsiDrive<T> {
                 .map(|d| Designator {
                     designator_type: d.designator_type.0,
                     value: d.value,
+                    truncated: false,
                 })
                 .collect(),
         ))
@@ -309,21 +310,26 @@ impl<'a, S: DeviceSource> SourceBackend<'a, S> {
     }
 }
 
-fn raw_element(d: &res::ElementDescriptor) -> RawElement {
+fn raw_element(d: res::ElementDescriptor) -> RawElement {
+    let barcode = d.primary_tag.map(|t| {
+        // The parser trims; trim again only if a tag still carries padding.
+        if t.identifier.trim().len() == t.identifier.len() {
+            t.identifier
+        } else {
+            t.identifier.trim().to_owned()
+        }
+    });
     RawElement {
         address: d.address,
         full: d.full,
         exception: d.except.then_some((d.asc, d.ascq)),
         medium_type: d.medium_type.0 & 0x07,
         source: d.source,
-        barcode: d
-            .primary_tag
-            .as_ref()
-            .map(|t| t.identifier.trim().to_owned())
-            .filter(|t| !t.is_empty()),
-        dvcid: d.device_id.as_ref().map(|x| Designator {
+        barcode: barcode.filter(|t| !t.is_empty()),
+        dvcid: d.device_id.map(|x| Designator {
             designator_type: x.designator_type.0,
-            value: x.value.clone(),
+            value: x.value,
+            truncated: d.dvcid_truncated,
         }),
     }
 }
@@ -389,12 +395,12 @@ impl<T: Transport> ChangerPort for ScsiChanger<T> {
             data_transfer: range(map.data_transfer),
         };
         let s = self.changer.status(&m, true)?;
-        let conv = |v: &[res::ElementDescriptor]| v.iter().map(raw_element).collect();
+        let conv = |v: Vec<res::ElementDescriptor>| v.into_iter().map(raw_element).collect();
         Ok(RawStatus {
-            transports: conv(&s.transports),
-            slots: conv(&s.storage),
-            import_export: conv(&s.import_export),
-            drives: conv(&s.data_transfer),
+            transports: conv(s.transports),
+            slots: conv(s.storage),
+            import_export: conv(s.import_export),
+            drives: conv(s.data_transfer),
         })
     }
 
@@ -426,7 +432,10 @@ impl<T: Transport> ChangerPort for ScsiChanger<T> {
         for o in attempts {
             match self.changer.read_elements(ty, r, &o) {
                 Ok(v) => {
-                    return Ok(v.iter().find(|d| d.address == address).map(raw_element));
+                    return Ok(v
+                        .into_iter()
+                        .find(|d| d.address == address)
+                        .map(raw_element));
                 }
                 // 05/24/00: this changer refuses VOLTAG or DVCID (here); ask with less.
                 Err(e) if e.is_sense(reel_hw::sense::SenseKey::ILLEGAL_REQUEST, 0x24, 0x00) => {

@@ -10,6 +10,10 @@
 //!   [`Resolution::Unsupported`]: recognised, but the catalogue has no type for it;
 //! - too little to name a type (a density code alone cannot tell data from WORM) gives
 //!   [`Resolution::Unknown`], not a guess.
+//!
+//! Reading is strict: an element descriptor that says "data" (1) for a cartridge whose bar
+//! code says WORM is a conflict, even though some libraries never report WORM (4). Reporting
+//! it lets a technician see the disagreement; picking either would hide it.
 
 use serde::Serialize;
 
@@ -488,5 +492,14 @@ mod tests {
                 {"source": "element_medium_type", "class": "worm", "format": null},
             ]})
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_tag_gives_evidence_without_panic(tag in "\\PC{0,40}") {
+            let e = from_barcode(&tag);
+            proptest::prop_assert_eq!(e.source, Source::Barcode);
+            let _ = e.resolve();
+        }
     }
 }

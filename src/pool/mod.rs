@@ -9,7 +9,8 @@
 //! Reads (open by name, get information, enumerate, names, security) are served from an
 //! in-memory catalogue loaded when the service opens and updated after each commit, under the
 //! same lock that serialises writers, so a reader sees every acknowledged change and never a
-//! half-made one, and never waits for the disk.
+//! half-made one, and never waits for the disk. Because of that, one process owns a database
+//! at a time: a second [`Rsm::open`] on the same file fails with `ERROR_DATABASE_FAILURE`.
 //!
 //! What it is not: it talks to no device, and it moves no media (allocation, moves and media
 //! life cycle come with later issues; their tables exist).

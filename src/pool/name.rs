@@ -230,4 +230,18 @@ mod tests {
         );
         assert!(PoolPath::parse("\\").unwrap().parent().is_none());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_string_parses_or_is_invalid_name(s in "\\PC{0,80}|[a\\\\.\u{0}\u{1F600}]{0,12}") {
+            match PoolPath::parse(&s) {
+                Ok(p) => {
+                    let again = PoolPath::parse(&p.to_string()).unwrap();
+                    proptest::prop_assert_eq!(again.key(), p.key());
+                    proptest::prop_assert!(p.to_string().encode_utf16().count() <= MAX_PATH_UNITS);
+                }
+                Err(e) => proptest::prop_assert_eq!(e.code(), 123),
+            }
+        }
+    }
 }

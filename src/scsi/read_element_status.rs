@@ -18,12 +18,19 @@
 //! - volume tag fields of 36 bytes (SMC) and 32 bytes (a quirk) are told apart by the
 //!   descriptor length and the layout of what follows; a descriptor too short for a tag has
 //!   none;
-//! - the device identifier (DVCID) is read only when the descriptor holds it whole.
+//! - the device identifier (DVCID) is read only when the descriptor holds it whole, except in
+//!   a trailing partial descriptor whose fixed part and volume tags arrived whole (tgt sends
+//!   replies 8 bytes short): that descriptor is kept with
+//!   [`dvcid_truncated`](ElementDescriptor::dvcid_truncated) set and what arrived of its
+//!   identifier (a prefix), and the report is still marked incomplete. A partial descriptor cut
+//!   inside its fixed part or a volume tag is dropped. A text identifier in the reply's last
+//!   descriptor that ends in NUL bytes (the same cut, where the transport reports no residual
+//!   and the missing bytes read as zeros) is marked truncated too, without the NULs.
 
 use std::fmt;
 use std::time::Duration;
 
-use super::inquiry::Designator;
+use super::inquiry::{Association, CodeSet, Designator, DesignatorType};
 use super::reader::{ascii_field, Reader};
 use super::ParseError;
 
@@ -218,8 +225,13 @@ pub struct ElementDescriptor {
     pub primary_tag: Option<VolumeTag>,
     /// Alternate volume tag, when reported and not blank.
     pub alternate_tag: Option<VolumeTag>,
-    /// Device identifier (DVCID) of a data transfer element, when reported whole.
+    /// Device identifier (DVCID) of a data transfer element: whole, or, when
+    /// [`dvcid_truncated`](Self::dvcid_truncated), the part that arrived (a prefix of the
+    /// value; `None` when not even one byte of it did).
     pub device_id: Option<Designator>,
+    /// The descriptor arrived cut after its fixed part and volume tags (the last descriptor of
+    /// a short reply): its device identifier, if it had one, is incomplete.
+    pub dvcid_truncated: bool,
 }
 
 /// One element status page (one element type).
@@ -235,9 +247,10 @@ pub struct ElementPage {
     pub descriptor_length: u16,
     /// The page's byte count as the device announced it.
     pub byte_count: u32,
-    /// The complete descriptors.
+    /// The descriptors: the complete ones, then a trailing partial one whose fixed part and
+    /// tags arrived whole (marked [`ElementDescriptor::dvcid_truncated`]).
     pub descriptors: Vec<ElementDescriptor>,
-    /// A trailing partial descriptor was dropped.
+    /// A trailing partial descriptor, cut inside its fixed part or a volume tag, was dropped.
     pub dropped_partial: bool,
 }
 
@@ -355,8 +368,15 @@ pub fn parse(bytes: &[u8]) -> Result<ElementStatus, ParseError> {
             let d = pr.take(dl, DESCRIPTOR)?;
             descriptors.push(parse_descriptor(d, element_type, pvoltag, avoltag)?);
         }
-        let dropped_partial = !pr.is_empty();
-        incomplete |= dropped_partial;
+        let mut dropped_partial = false;
+        if !pr.is_empty() {
+            incomplete = true;
+            let p = pr.take_up_to(pr.remaining());
+            match parse_partial_descriptor(p, dl, element_type, pvoltag, avoltag) {
+                Some(d) => descriptors.push(d),
+                None => dropped_partial = true,
+            }
+        }
         pages.push(ElementPage {
             element_type,
             pvoltag,
@@ -366,6 +386,9 @@ pub fn parse(bytes: &[u8]) -> Result<ElementStatus, ParseError> {
             descriptors,
             dropped_partial,
         });
+    }
+    if let Some(last) = pages.last_mut().and_then(|p| p.descriptors.last_mut()) {
+        mark_nul_tail(last);
     }
     if r.remaining() > 0 && r.position() - body_start < byte_count as usize {
         // A page header cut short inside the announced report.
@@ -431,6 +454,82 @@ fn read_tag(r: &mut Reader<'_>, field_len: usize) -> Option<VolumeTag> {
     })
 }
 
+/// A text identifier holds graphic characters only (SPC-4 7.8.6.1): one in the reply's last
+/// descriptor that ends in NUL bytes was cut there. tgt sends its reply 8 bytes short, and
+/// where the transport reports no residual the missing bytes read as zeros. The NULs are
+/// removed and the identifier marked truncated.
+fn mark_nul_tail(d: &mut ElementDescriptor) {
+    let Some(id) = d.device_id.as_mut() else {
+        return;
+    };
+    if d.dvcid_truncated
+        || !matches!(id.code_set, CodeSet::ASCII | CodeSet::UTF8)
+        || id.value.last() != Some(&0)
+    {
+        return;
+    }
+    let keep = id.value.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    id.value.truncate(keep);
+    d.dvcid_truncated = true;
+    if keep == 0 {
+        d.device_id = None;
+    }
+}
+
+/// Parses `p`, the first bytes of a descriptor of `dl` bytes, when its fixed part and volume
+/// tags are whole: the identifier area after them is cut, and kept as far as it arrived.
+fn parse_partial_descriptor(
+    p: &[u8],
+    dl: usize,
+    element_type: ElementType,
+    pvoltag: bool,
+    avoltag: bool,
+) -> Option<ElementDescriptor> {
+    let rest = p.get(FIXED_LEN..)?;
+    let room = dl.checked_sub(FIXED_LEN)?;
+    let tags = usize::from(pvoltag) + usize::from(avoltag);
+    // A real identifier's header (a code set, a length) after tags of `len` bytes, whose value
+    // fits the whole descriptor.
+    let header_fits = |len: usize| {
+        let at = len * tags;
+        match rest.get(at..at + 4) {
+            Some(&[cs, _, 0, n]) => {
+                (1..=3).contains(&(cs & 0x0F)) && n > 0 && at + 4 + usize::from(n) <= room
+            }
+            _ => false,
+        }
+    };
+    let field_len = if tags == 0 {
+        0
+    } else if let Some(len) = [36, 32].into_iter().find(|&len| header_fits(len)) {
+        len
+    } else if rest.len() >= 36 * tags && 36 * tags <= room {
+        36
+    } else {
+        // Cut inside a volume tag: nothing after the fixed part can be trusted.
+        return None;
+    };
+    let head = p.get(..FIXED_LEN + field_len * tags)?;
+    let mut d = parse_descriptor(head, element_type, pvoltag, avoltag).ok()?;
+    let dv = &rest[field_len * tags..];
+    d.device_id = match dv {
+        [b0, b1, 0, n, value @ ..] if (1..=3).contains(&(b0 & 0x0F)) => {
+            let value = &value[..value.len().min(usize::from(*n))];
+            (!value.is_empty()).then(|| Designator {
+                protocol: b0 >> 4,
+                code_set: CodeSet(b0 & 0x0F),
+                piv: b1 & 0x80 != 0,
+                association: Association((b1 >> 4) & 0x03),
+                designator_type: DesignatorType(b1 & 0x0F),
+                value: value.to_vec(),
+            })
+        }
+        _ => None,
+    };
+    d.dvcid_truncated = true;
+    Some(d)
+}
+
 fn parse_descriptor(
     d: &[u8],
     element_type: ElementType,
@@ -484,6 +583,7 @@ fn parse_descriptor(
         primary_tag,
         alternate_tag,
         device_id,
+        dvcid_truncated: false,
     })
 }
 
@@ -708,6 +808,7 @@ mod tests {
                 }),
                 alternate_tag: None,
                 device_id: None,
+                dvcid_truncated: false,
             }
         );
         assert_eq!(
@@ -894,6 +995,124 @@ mod tests {
                 available: 2
             })
         );
+    }
+
+    /// tgt 1.0.85's drive page with VOLTAG and DVCID, as the hardware lab recorded it: the
+    /// header announces 180 bytes after itself, but only 180 bytes in all were sent.
+    const TGT_DRIVES: [u8; 180] = [
+        0x01, 0xf4, 0x00, 0x02, 0x00, 0x00, 0x00, 0xb4, 0x04, 0x80, 0x00, 0x56, 0x00, 0x00, 0x00,
+        0xac, 0x01, 0xf4, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x20, 0x20,
+        0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20,
+        0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20,
+        0x00, 0x00, 0x00, 0x00, 0x02, 0x01, 0x00, 0x22, 0x49, 0x42, 0x4d, 0x20, 0x20, 0x20, 0x20,
+        0x20, 0x55, 0x4c, 0x54, 0x33, 0x35, 0x38, 0x30, 0x2d, 0x54, 0x44, 0x38, 0x20, 0x20, 0x20,
+        0x20, 0x20, 0x52, 0x45, 0x45, 0x4c, 0x44, 0x52, 0x56, 0x30, 0x30, 0x31, 0x01, 0xf5, 0x01,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x03, 0xea, 0x52, 0x45, 0x4c, 0x30, 0x30, 0x33,
+        0x4c, 0x38, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20,
+        0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x00, 0x00, 0x00, 0x00,
+        0x02, 0x01, 0x00, 0x22, 0x49, 0x42, 0x4d, 0x20, 0x20, 0x20, 0x20, 0x20, 0x55, 0x4c, 0x54,
+        0x33, 0x35, 0x38, 0x30, 0x2d, 0x54, 0x44, 0x38, 0x20, 0x20, 0x20, 0x20, 0x20, 0x52, 0x45,
+    ];
+
+    #[test]
+    fn a_last_descriptor_cut_after_its_tags_is_kept_with_its_identifier_prefix() {
+        let tgt = &TGT_DRIVES[..];
+        let mut zero_tail = TGT_DRIVES.to_vec();
+        zero_tail.extend([0u8; 8]);
+        // Cut inside the volume tag of the last drive (16 + 86 + 12 + 20 bytes).
+        let in_tag = &TGT_DRIVES[..16 + 86 + 32];
+        // Cut inside its fixed part.
+        let in_fixed = &TGT_DRIVES[..16 + 86 + 10];
+        // Cut inside the identifier's 4-byte header.
+        let in_id_header = &TGT_DRIVES[..16 + 86 + 48 + 2];
+        let serial1 = b"IBM     ULT3580-TD8     REELDRV001".as_slice();
+        let cut = b"IBM     ULT3580-TD8     RE".as_slice();
+        // (name, bytes, addresses, last identifier, last truncated, dropped, incomplete)
+        type Case<'a> = (
+            &'a str,
+            &'a [u8],
+            &'a [u16],
+            Option<&'a [u8]>,
+            bool,
+            bool,
+            bool,
+        );
+        let cases: &[Case<'_>] = &[
+            (
+                "tgt: 8 bytes short",
+                tgt,
+                &[500, 501],
+                Some(cut),
+                true,
+                false,
+                true,
+            ),
+            (
+                "tgt, no residual: zeros",
+                &zero_tail,
+                &[500, 501],
+                Some(cut),
+                true,
+                false,
+                false,
+            ),
+            (
+                "cut inside the identifier header",
+                in_id_header,
+                &[500, 501],
+                None,
+                true,
+                false,
+                true,
+            ),
+            (
+                "cut inside the volume tag",
+                in_tag,
+                &[500],
+                Some(serial1),
+                false,
+                true,
+                true,
+            ),
+            (
+                "cut inside the fixed part",
+                in_fixed,
+                &[500],
+                Some(serial1),
+                false,
+                true,
+                true,
+            ),
+        ];
+        for &(name, bytes, addrs, id, truncated, dropped, incomplete) in cases {
+            let s = parse(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let got: Vec<u16> = s.descriptors().map(|d| d.address).collect();
+            assert_eq!(got, addrs, "{name}");
+            let last = s.descriptors().last().unwrap();
+            assert_eq!(last.device_id.as_ref().map(|d| &d.value[..]), id, "{name}");
+            assert_eq!(last.dvcid_truncated, truncated, "{name}");
+            assert_eq!(s.pages[0].dropped_partial, dropped, "{name}");
+            assert_eq!(s.incomplete, incomplete, "{name}");
+            // The fixed part and the tag of a kept partial descriptor are read whole.
+            if addrs.len() == 2 {
+                assert_eq!((last.full, last.source), (true, Some(1002)), "{name}");
+                let tag = last.primary_tag.as_ref().map(|t| t.identifier.as_str());
+                assert_eq!(tag, Some("REL003L8"), "{name}");
+                let first = s.descriptors().next().unwrap();
+                assert!(!first.dvcid_truncated, "{name}");
+                assert_eq!(first.device_id.as_ref().unwrap().value, serial1, "{name}");
+            }
+        }
+        // A 32-byte tag field (quirk) before a cut identifier: read at its own offset.
+        let d = D::full(0x1f5, "REL003L8").dvcid(2, 0, b"REELDRV002");
+        let page = page_with(DT, true, false, 12 + 32 + 4 + 10, 32, &[d]);
+        let mut bytes = report(0x1f5, 1, &[page]);
+        bytes.truncate(bytes.len() - 8);
+        let s = parse(&bytes).unwrap();
+        let d = s.descriptors().next().unwrap();
+        assert!(d.dvcid_truncated && s.incomplete);
+        assert_eq!(d.device_id.as_ref().unwrap().value, b"RE");
+        assert_eq!(d.primary_tag.as_ref().unwrap().sequence, None);
     }
 
     #[test]

@@ -130,7 +130,19 @@ impl<'a> Reader<'a> {
 
 /// Trims a space/NUL padded ASCII field; non-printable bytes become `?`.
 pub fn ascii_field(bytes: &[u8]) -> String {
-    let s: String = bytes
+    let is_pad = |b: &u8| *b == b' ' || *b == 0;
+    let start = bytes.iter().position(|b| !is_pad(b)).unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !is_pad(b))
+        .map_or(start, |i| i + 1);
+    let field = &bytes[start..end];
+    // The common case (printable ASCII) is copied in one go; element status replies carry one
+    // of these per cartridge, so this sits on discovery's hot path.
+    if field.iter().all(|b| (0x20..0x7f).contains(b)) {
+        return String::from_utf8_lossy(field).into_owned();
+    }
+    let s: String = field
         .iter()
         .map(|&b| {
             if (0x20..0x7f).contains(&b) {

@@ -1,0 +1,599 @@
+//! The socket server: binding (stale and live sockets, mode, group), one task per connection,
+//! one RSM session per connection, timeouts and limits against hostile clients, and a clean
+//! shutdown on SIGTERM/SIGINT.
+//!
+//! The server knows nothing of pools: it hands each call to a [`Backend`], on tokio's blocking
+//! pool unless the backend says the call is answered from memory ([`Backend::is_quick`]), so
+//! SQLite writes and SG_IO never stall the runtime.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, ErrorKind};
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nix::fcntl::{Flock, FlockArg};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::unix::OwnedWriteHalf;
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+use tracing::{debug, info, warn};
+use uuid::Uuid;
+
+use super::peer::{self, PeerIdentity};
+use super::wire::{self, Call, Reply, Request, Status, Welcome, WireError, WireIdentity};
+
+/// What the server serves: RSM sessions and calls, all blocking (run on tokio's blocking pool).
+pub trait Backend: Send + Sync + 'static {
+    /// One open RSM session.
+    type Session: Send + Sync + 'static;
+
+    /// `OpenNtmsSession` for a caller the kernel identified.
+    ///
+    /// # Errors
+    /// The RSM status to send back (`ERROR_NOT_READY`, `ERROR_ACCESS_DENIED`, ...).
+    fn open_session(&self, who: &PeerIdentity, application: &str) -> Result<Self::Session, Status>;
+
+    /// `CloseNtmsSession`.
+    fn close_session(&self, session: Self::Session);
+
+    /// Runs one call (never `Hello` or `CloseSession`, which the server handles).
+    ///
+    /// # Errors
+    /// The RSM status of the failure.
+    fn call(&self, session: &Self::Session, call: Call) -> Result<Value, Status>;
+
+    /// True when `call` is answered from memory without blocking (no disk, no device): the
+    /// server then runs it on the runtime thread instead of the blocking pool.
+    fn is_quick(&self, call: &Call) -> bool {
+        let _ = call;
+        false
+    }
+}
+
+/// Socket and connection settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Path of the Unix socket.
+    pub socket: PathBuf,
+    /// Group that owns the socket (mode 0660). A group that is missing, or that an unprivileged
+    /// daemon may not give away: a warning, and the socket keeps the primary group.
+    pub socket_group: Option<String>,
+    /// How long a started frame may take to arrive completely.
+    pub frame_timeout: Duration,
+    /// How long a connection may stay silent between requests.
+    pub idle_timeout: Duration,
+    /// Connections served at once; more are refused with `ERROR_BUSY`.
+    pub max_connections: usize,
+    /// How long shutdown waits for requests in flight.
+    pub shutdown_grace: Duration,
+}
+
+impl Config {
+    /// Defaults for a socket path: group `tape`, 5 s per frame, 10 min idle, 1024 connections.
+    pub fn new(socket: impl Into<PathBuf>) -> Self {
+        Config {
+            socket: socket.into(),
+            socket_group: Some("tape".into()),
+            frame_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(600),
+            max_connections: 1024,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Another daemon answers on the socket (or holds its lock).
+    #[error("another reel daemon is already serving on {}; stop it first or choose another --socket", path.display())]
+    AlreadyServing {
+        /// The socket path.
+        path: PathBuf,
+    },
+    /// Something that is not a socket sits at the path; reel does not delete it.
+    #[error("{} exists and is not a socket; remove it or choose another --socket", path.display())]
+    NotASocket {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A file-system step failed.
+    #[error("cannot {what} {}: {source}", path.display())]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// On which path.
+        path: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
+}
+
+/// A bound socket, ready to serve. Dropping it leaves the socket file in place; [`serve`]
+/// removes it on shutdown.
+#[derive(Debug)]
+pub struct Bound {
+    listener: std::os::unix::net::UnixListener,
+    path: PathBuf,
+    _lock: Flock<File>,
+}
+
+impl Bound {
+    /// The socket path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Gives the path up without serving (a start-up step after binding failed): the socket
+    /// file is removed and the lock released.
+    pub fn abandon(self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// Claims the socket path: takes `<socket>.lock`, refuses when a live daemon answers, replaces
+/// a stale socket file, binds with mode 0660 and sets the group.
+///
+/// # Errors
+/// [`StartError::AlreadyServing`], [`StartError::NotASocket`], [`StartError::Io`].
+pub fn bind(config: &Config) -> Result<Bound, StartError> {
+    let path = config.socket.clone();
+    let io_err = |what, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| StartError::Io { what, path, source }
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(io_err("create the directory", dir))?;
+    }
+    let mut lock_path = path.clone().into_os_string();
+    lock_path.push(".lock");
+    let lock_path = PathBuf::from(lock_path);
+    let lock_file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(io_err("open the lock file", &lock_path))?;
+    let lock = match Flock::lock(lock_file, FlockArg::LockExclusiveNonblock) {
+        Ok(l) => l,
+        Err((_, nix::errno::Errno::EWOULDBLOCK)) => {
+            return Err(StartError::AlreadyServing { path })
+        }
+        Err((_, e)) => return Err(io_err("lock", &lock_path)(io::Error::from(e))),
+    };
+    match fs::symlink_metadata(&path) {
+        Ok(meta) if meta.file_type().is_socket() => {
+            if std::os::unix::net::UnixStream::connect(&path).is_ok() {
+                return Err(StartError::AlreadyServing { path });
+            }
+            info!(socket = %path.display(), "replacing a stale socket");
+            fs::remove_file(&path).map_err(io_err("remove the stale socket", &path))?;
+        }
+        Ok(_) => return Err(StartError::NotASocket { path }),
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => return Err(io_err("inspect", &path)(e)),
+    }
+    // Bind with no access for others from the first instant, then open up to 0660.
+    let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o177));
+    let bound = std::os::unix::net::UnixListener::bind(&path);
+    nix::sys::stat::umask(old);
+    let listener = bound.map_err(io_err("bind", &path))?;
+    if let Some(group) = &config.socket_group {
+        match nix::unistd::Group::from_name(group) {
+            Ok(Some(g)) => {
+                if let Err(e) = nix::unistd::chown(&path, None, Some(g.gid)) {
+                    // An unprivileged daemon may only give its socket a group it belongs to.
+                    warn!(
+                        group = %group,
+                        socket = %path.display(),
+                        error = %e,
+                        "cannot give the socket its group; it keeps the daemon's primary group"
+                    );
+                }
+            }
+            Ok(None) | Err(_) => warn!(
+                group = %group,
+                socket = %path.display(),
+                "socket group does not exist; the socket keeps the daemon's primary group"
+            ),
+        }
+    }
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o660))
+        .map_err(io_err("set the mode of", &path))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(io_err("configure", &path))?;
+    Ok(Bound {
+        listener,
+        path,
+        _lock: lock,
+    })
+}
+
+/// Serves until `shutdown` resolves: stops accepting, lets every request in flight finish
+/// (up to the grace time), closes the sessions and removes the socket.
+///
+/// # Errors
+/// When the listener cannot be registered with the runtime.
+pub async fn serve<B: Backend>(
+    bound: Bound,
+    backend: Arc<B>,
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> io::Result<()> {
+    let Bound {
+        listener,
+        path,
+        _lock,
+    } = bound;
+    let listener = UnixListener::from_std(listener)?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let slots = Arc::new(Semaphore::new(config.max_connections));
+    let config = Arc::new(config);
+    let mut tasks = JoinSet::new();
+    tokio::pin!(shutdown);
+    info!(socket = %path.display(), "serving");
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    match slots.clone().try_acquire_owned() {
+                        Ok(permit) => {
+                            let (b, c, rx) = (backend.clone(), config.clone(), stop_rx.clone());
+                            tasks.spawn(async move {
+                                connection(b, c, stream, rx).await;
+                                drop(permit);
+                            });
+                        }
+                        Err(_) => {
+                            warn!("connection limit reached; refusing a client");
+                            tasks.spawn(refuse(stream));
+                        }
+                    }
+                }
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+        while tasks.try_join_next().is_some() {}
+    }
+    info!("shutting down: no new connections, finishing requests in flight");
+    drop(listener);
+    let _ = fs::remove_file(&path);
+    let _ = stop_tx.send(true);
+    let drained = tokio::time::timeout(config.shutdown_grace, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        warn!("requests still running after the grace time; abandoning them");
+        tasks.abort_all();
+    }
+    Ok(())
+}
+
+async fn refuse(stream: UnixStream) {
+    let (_, mut w) = stream.into_split();
+    let reply = Reply::from_result(0, Err(Status::busy("too many connections; try again")));
+    let _ = send(&mut w, &reply).await;
+}
+
+struct Open<S> {
+    handle: Uuid,
+    session: Arc<S>,
+}
+
+async fn connection<B: Backend>(
+    backend: Arc<B>,
+    config: Arc<Config>,
+    stream: UnixStream,
+    mut stop: watch::Receiver<bool>,
+) {
+    let who = match peer::identify(&stream) {
+        Ok(who) => who,
+        Err(e) => {
+            warn!(error = %e, "cannot read the peer's credentials; closing");
+            return;
+        }
+    };
+    let (r, mut w) = stream.into_split();
+    let mut r = BufReader::with_capacity(8 * 1024, r);
+    let mut open: Option<Open<B::Session>> = None;
+    loop {
+        // Wait for the first byte of the next frame (idle time), then for the whole frame.
+        let readable = tokio::select! {
+            _ = stop.changed() => break,
+            r = tokio::time::timeout(config.idle_timeout, r.fill_buf()) => r,
+        };
+        match readable {
+            Err(_) => {
+                debug!(uid = who.uid, "idle connection closed");
+                break;
+            }
+            Ok(Err(_)) => break,
+            Ok(Ok([])) => break,
+            Ok(Ok(_)) => {}
+        }
+        let frame = match tokio::time::timeout(config.frame_timeout, wire::read_frame(&mut r)).await
+        {
+            Err(_) => {
+                warn!(
+                    uid = who.uid,
+                    pid = who.pid.unwrap_or(0),
+                    "frame not completed in time; closing"
+                );
+                let status = Status::new(
+                    "ERROR_TIMEOUT",
+                    1460,
+                    format!("a frame must arrive within {:?}", config.frame_timeout),
+                );
+                let _ = send(&mut w, &Reply::from_result(0, Err(status))).await;
+                break;
+            }
+            Ok(Ok(Some(frame))) => frame,
+            Ok(Ok(None)) => break,
+            Ok(Err(e)) => {
+                warn!(uid = who.uid, pid = who.pid.unwrap_or(0), error = %e, "bad frame; closing");
+                if let WireError::TooLarge { .. } = e {
+                    let reply =
+                        Reply::from_result(0, Err(Status::invalid_parameter(e.to_string())));
+                    let _ = send(&mut w, &reply).await;
+                }
+                break;
+            }
+        };
+        let (reply, close) = handle(&backend, &who, &mut open, &frame).await;
+        if send(&mut w, &reply).await.is_err() || close {
+            break;
+        }
+    }
+    if let Some(o) = open.take() {
+        close_session(&backend, o).await;
+    }
+}
+
+async fn close_session<B: Backend>(backend: &Arc<B>, open: Open<B::Session>) {
+    let backend = backend.clone();
+    // Sessions are shared only with finished calls, so this is the last reference.
+    if let Ok(session) = Arc::try_unwrap(open.session) {
+        let _ = tokio::task::spawn_blocking(move || backend.close_session(session)).await;
+    }
+}
+
+/// One request → one reply; `true` also closes the connection.
+async fn handle<B: Backend>(
+    backend: &Arc<B>,
+    who: &PeerIdentity,
+    open: &mut Option<Open<B::Session>>,
+    frame: &[u8],
+) -> (Reply, bool) {
+    let started = Instant::now();
+    let request: Request = match serde_json::from_slice(frame) {
+        Ok(r) => r,
+        Err(e) => {
+            let id = serde_json::from_slice::<Value>(frame)
+                .ok()
+                .and_then(|v| v.get("id")?.as_u64())
+                .unwrap_or(0);
+            warn!(uid = who.uid, pid = who.pid.unwrap_or(0), error = %e, "malformed request");
+            let status = Status::invalid_parameter(format!("malformed request: {e}"));
+            return (Reply::from_result(id, Err(status)), false);
+        }
+    };
+    let id = request.id;
+    let name = request.call.name();
+    let (result, close) = match request.call {
+        Call::Hello {
+            protocol,
+            application,
+        } => {
+            if protocol != wire::PROTOCOL_VERSION {
+                let status = Status::no_interfaces(format!(
+                    "this daemon speaks protocol {}, the client {protocol}",
+                    wire::PROTOCOL_VERSION
+                ));
+                (Err(status), true)
+            } else if open.is_some() {
+                let status = Status::new(
+                    "ERROR_INVALID_OPERATION",
+                    4317,
+                    "this connection already has an open session; close it first",
+                );
+                (Err(status), false)
+            } else {
+                let app = application.unwrap_or_else(|| "RSM".to_owned());
+                let (b, w) = (backend.clone(), who.clone());
+                let opened = blocking(move || b.open_session(&w, &app)).await;
+                match opened {
+                    Ok(session) => {
+                        let handle = Uuid::new_v4();
+                        *open = Some(Open {
+                            handle,
+                            session: Arc::new(session),
+                        });
+                        let welcome = Welcome {
+                            protocol: wire::PROTOCOL_VERSION,
+                            server: format!("reel {}", env!("CARGO_PKG_VERSION")),
+                            session: handle,
+                            identity: WireIdentity {
+                                uid: who.uid,
+                                gids: who.gids.clone(),
+                                pid: who.pid,
+                            },
+                        };
+                        (Ok(serde_json::to_value(welcome).unwrap_or(Value::Null)), false)
+                    }
+                    Err(s) => (Err(s), false),
+                }
+            }
+        }
+        call => match (open.as_ref(), request.session) {
+            (None, _) => (Err(Status::invalid_handle("no open session on this connection: send `hello` first, or the session was closed")), false),
+            (Some(o), s) if s != Some(o.handle) => (
+                Err(Status::invalid_handle(match s {
+                    None => "the request carries no session handle".to_owned(),
+                    Some(h) => format!("session {h} is not open on this connection"),
+                })),
+                false,
+            ),
+            (Some(_), _) if matches!(call, Call::CloseSession {}) => {
+                if let Some(o) = open.take() {
+                    close_session(backend, o).await;
+                }
+                (Ok(serde_json::json!({})), false)
+            }
+            (Some(o), _) if backend.is_quick(&call) => (backend.call(&o.session, call), false),
+            (Some(o), _) => {
+                let (b, s) = (backend.clone(), o.session.clone());
+                (blocking(move || b.call(&s, call)).await, false)
+            }
+        },
+    };
+    let micros = started.elapsed().as_micros() as u64;
+    match &result {
+        Ok(_) => debug!(
+            uid = who.uid,
+            pid = who.pid.unwrap_or(0),
+            call = name,
+            micros,
+            "ok"
+        ),
+        Err(s) => {
+            warn!(uid = who.uid, pid = who.pid.unwrap_or(0), call = name, micros, error = %s.name, code = s.code, text = %s.message, "failed")
+        }
+    }
+    (Reply::from_result(id, result), close)
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Status> + Send + 'static,
+) -> Result<T, Status> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r,
+        Err(e) => Err(Status::new(
+            "ERROR_NOT_ENOUGH_MEMORY",
+            8,
+            format!("the request's worker failed: {e}"),
+        )),
+    }
+}
+
+async fn send(w: &mut OwnedWriteHalf, reply: &Reply) -> Result<(), WireError> {
+    let body = serde_json::to_vec(reply)?;
+    wire::write_frame(w, &body).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::daemon::client::Client;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A backend that answers every call with its name and counts open sessions.
+    #[derive(Default)]
+    struct Echo {
+        open: AtomicUsize,
+    }
+
+    impl Backend for Echo {
+        type Session = u32;
+        fn open_session(&self, who: &PeerIdentity, app: &str) -> Result<u32, Status> {
+            if app == "refuse-me" {
+                return Err(Status::not_ready("starting"));
+            }
+            self.open.fetch_add(1, Ordering::SeqCst);
+            Ok(who.uid)
+        }
+        fn close_session(&self, _: u32) {
+            self.open.fetch_sub(1, Ordering::SeqCst);
+        }
+        fn call(&self, uid: &u32, call: Call) -> Result<Value, Status> {
+            if let Call::Library { rescan: true } = call {
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            Ok(serde_json::json!({"call": call.name(), "uid": uid}))
+        }
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn serves_sessions_and_shuts_down_cleanly() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut config = Config::new(tmp.path().join("s.sock"));
+        config.socket_group = Some("no-such-group-for-reel".into());
+        let bound = bind(&config).unwrap();
+        let path = bound.path().to_path_buf();
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o660);
+        // Bound: a second claim on the same path is refused.
+        assert!(matches!(
+            bind(&config),
+            Err(StartError::AlreadyServing { .. })
+        ));
+
+        let backend = Arc::new(Echo::default());
+        let rt = runtime();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = rt.spawn(serve(bound, backend.clone(), config.clone(), async {
+            let _ = stop_rx.await;
+        }));
+
+        let mut c = Client::connect(&path, "t").unwrap();
+        assert_eq!(c.welcome().identity.uid, nix::unistd::geteuid().as_raw());
+        let v: Value = c.call(Call::MediaTypes {}).unwrap();
+        assert_eq!(v["call"], "media_types");
+        assert_eq!(backend.open.load(Ordering::SeqCst), 1);
+        let refused = Client::connect(&path, "refuse-me").unwrap_err();
+        assert_eq!(refused.code, 21);
+
+        // A request in flight when the stop comes is still answered.
+        let slow = std::thread::spawn(move || c.call_value(Call::Library { rescan: true }));
+        std::thread::sleep(Duration::from_millis(100));
+        stop_tx.send(()).unwrap();
+        let answered = slow.join().unwrap();
+        assert_eq!(answered.unwrap()["call"], "library");
+        rt.block_on(server).unwrap().unwrap();
+        assert!(!path.exists(), "the socket is removed");
+        assert_eq!(backend.open.load(Ordering::SeqCst), 0, "sessions closed");
+        // And the path can be claimed again.
+        drop(bind(&config).unwrap());
+    }
+
+    #[test]
+    fn over_the_connection_limit_clients_get_busy() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut config = Config::new(tmp.path().join("s.sock"));
+        config.max_connections = 2;
+        let bound = bind(&config).unwrap();
+        let path = bound.path().to_path_buf();
+        let rt = runtime();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = rt.spawn(serve(bound, Arc::new(Echo::default()), config, async {
+            let _ = stop_rx.await;
+        }));
+        let a = Client::connect(&path, "a").unwrap();
+        let b = Client::connect(&path, "b").unwrap();
+        let third = Client::connect(&path, "c").unwrap_err();
+        assert_eq!((third.name.as_str(), third.code), ("ERROR_BUSY", 170));
+        drop((a, b));
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(Client::connect(&path, "d").is_ok(), "slots are given back");
+        stop_tx.send(()).unwrap();
+        rt.block_on(server).unwrap().unwrap();
+    }
+}

@@ -1,0 +1,766 @@
+//! The wire protocol between `reel serve` and its clients (docs/protocol.md is its reference).
+//!
+//! Every message is one frame: a 4-byte big-endian length, then that many bytes of UTF-8 JSON.
+//! The client speaks first with `hello` (the protocol version handshake, which opens the
+//! connection's RSM session); then each request carries an `id`, the session handle and a
+//! `call` with its `args`, and each reply carries the same `id` and either `ok` or `error`.
+
+use std::io::{self, Read, Write};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use uuid::Uuid;
+
+/// The protocol version this build speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The largest frame either side accepts (1 MiB); a longer one closes the connection.
+pub const MAX_FRAME: usize = 1 << 20;
+
+/// Framing and decoding failures.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    /// The socket failed.
+    #[error("socket I/O failed: {0}")]
+    Io(#[from] io::Error),
+    /// The peer announced a frame longer than [`MAX_FRAME`].
+    #[error("frame of {len} bytes exceeds the limit of {MAX_FRAME} bytes")]
+    TooLarge {
+        /// The announced length.
+        len: usize,
+    },
+    /// The peer closed the connection in the middle of a frame.
+    #[error("connection closed in the middle of a frame ({got} of {want} bytes)")]
+    Truncated {
+        /// Bytes received.
+        got: usize,
+        /// Bytes announced (4 while the header itself was short).
+        want: usize,
+    },
+    /// The frame is not the JSON this protocol expects.
+    #[error("malformed message: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// Reads one frame; `Ok(None)` when the peer closed the connection between frames.
+///
+/// The body is read as it arrives, so a peer that announces a large frame and sends little
+/// costs only what it sent.
+///
+/// # Errors
+/// [`WireError::TooLarge`], [`WireError::Truncated`], [`WireError::Io`].
+pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut R) -> Result<Option<Vec<u8>>, WireError> {
+    let mut header = [0u8; 4];
+    let mut got = 0;
+    while got < 4 {
+        let n = r.read(&mut header[got..]).await?;
+        if n == 0 {
+            return if got == 0 {
+                Ok(None)
+            } else {
+                Err(WireError::Truncated { got, want: 4 })
+            };
+        }
+        got += n;
+    }
+    let len = u32::from_be_bytes(header) as usize;
+    if len > MAX_FRAME {
+        return Err(WireError::TooLarge { len });
+    }
+    let mut body = Vec::with_capacity(len.min(64 * 1024));
+    let n = r.take(len as u64).read_to_end(&mut body).await?;
+    if n < len {
+        return Err(WireError::Truncated { got: n, want: len });
+    }
+    Ok(Some(body))
+}
+
+/// Writes one frame.
+///
+/// # Errors
+/// [`WireError::TooLarge`] for a body over [`MAX_FRAME`]; [`WireError::Io`].
+pub async fn write_frame<W: AsyncWrite + Unpin>(w: &mut W, body: &[u8]) -> Result<(), WireError> {
+    let mut buf = Vec::with_capacity(body.len() + 4);
+    frame_into(&mut buf, body)?;
+    w.write_all(&buf).await?;
+    w.flush().await?;
+    Ok(())
+}
+
+/// Reads one frame from a blocking stream; `Ok(None)` on a clean close between frames.
+///
+/// # Errors
+/// As [`read_frame`].
+pub fn read_frame_sync<R: Read>(r: &mut R) -> Result<Option<Vec<u8>>, WireError> {
+    let mut header = [0u8; 4];
+    let mut got = 0;
+    while got < 4 {
+        let n = r.read(&mut header[got..])?;
+        if n == 0 {
+            return if got == 0 {
+                Ok(None)
+            } else {
+                Err(WireError::Truncated { got, want: 4 })
+            };
+        }
+        got += n;
+    }
+    let len = u32::from_be_bytes(header) as usize;
+    if len > MAX_FRAME {
+        return Err(WireError::TooLarge { len });
+    }
+    let mut body = Vec::with_capacity(len.min(64 * 1024));
+    let n = r.take(len as u64).read_to_end(&mut body)?;
+    if n < len {
+        return Err(WireError::Truncated { got: n, want: len });
+    }
+    Ok(Some(body))
+}
+
+/// Writes one frame to a blocking stream (header and body in one write).
+///
+/// # Errors
+/// As [`write_frame`].
+pub fn write_frame_sync<W: Write>(w: &mut W, body: &[u8]) -> Result<(), WireError> {
+    let mut buf = Vec::with_capacity(body.len() + 4);
+    frame_into(&mut buf, body)?;
+    w.write_all(&buf)?;
+    w.flush()?;
+    Ok(())
+}
+
+fn frame_into(buf: &mut Vec<u8>, body: &[u8]) -> Result<(), WireError> {
+    if body.len() > MAX_FRAME {
+        return Err(WireError::TooLarge { len: body.len() });
+    }
+    buf.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    buf.extend_from_slice(body);
+    Ok(())
+}
+
+/// One request: `{"id": 1, "session": "<uuid>", "call": "...", "args": {...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    /// Chosen by the client, echoed in the reply.
+    pub id: u64,
+    /// The session handle `hello` returned (absent only in `hello`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<Uuid>,
+    /// What to do.
+    #[serde(flatten)]
+    pub call: Call,
+}
+
+/// How `create_media_pool` treats an existing or missing pool (`NtmsCreateOptions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CreateDisposition {
+    /// `NTMS_OPEN_EXISTING` (1).
+    OpenExisting,
+    /// `NTMS_CREATE_NEW` (2).
+    CreateNew,
+    /// `NTMS_OPEN_ALWAYS` (3).
+    OpenAlways,
+}
+
+/// Object types `enumerate` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectType {
+    /// `NTMS_MEDIA_POOL`.
+    MediaPool,
+    /// `NTMS_MEDIA_TYPE`.
+    MediaType,
+    /// `NTMS_LIBRARY`.
+    Library,
+}
+
+/// One access-control entry as the wire and the CLI's JSON write it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireAce {
+    /// `allow` or `deny`.
+    pub kind: AceKind,
+    /// `uid:N`, `gid:N` or `everyone`.
+    pub who: String,
+    /// Right names: `use`, `modify`, `control`, `read-control`, `write-dac`.
+    pub rights: Vec<String>,
+}
+
+/// Allow or deny.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AceKind {
+    /// Grants the rights.
+    Allow,
+    /// Refuses the rights (checked in order, so put denies first).
+    Deny,
+}
+
+/// A security descriptor: owner and ordered entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireSecurity {
+    /// The owner (`{"uid": N}`); ignored when setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
+    /// Entries in evaluation order.
+    pub entries: Vec<WireAce>,
+}
+
+/// The owner of an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owner {
+    /// Owner uid.
+    pub uid: u32,
+}
+
+/// The writable members of a pool (`SetNtmsObjectInformation`); all are written at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolUpdate {
+    /// New last component of the name (the pool stays under its parent).
+    pub name: String,
+    /// Description (at most 126 characters).
+    #[serde(default)]
+    pub description: String,
+    /// Media type id, or null for a pool that holds pools.
+    #[serde(default)]
+    pub media_type: Option<Uuid>,
+    /// `ALLOCATE_FROMSCRATCH` (1) or 0.
+    #[serde(default)]
+    pub allocation_policy: u32,
+    /// `DEALLOCATE_TOSCRATCH` (1) or 0.
+    #[serde(default)]
+    pub deallocation_policy: u32,
+    /// Allocations before a side is decommissioned; 0 = unlimited.
+    #[serde(default)]
+    pub max_allocates: u32,
+}
+
+/// Every call the daemon answers. Serialized as `"call": "<name>", "args": {...}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "call", content = "args", rename_all = "snake_case")]
+pub enum Call {
+    /// Version handshake; opens the connection's session (`OpenNtmsSession`).
+    Hello {
+        /// The protocol version the client speaks.
+        protocol: u32,
+        /// Application name (defaults to "RSM").
+        #[serde(default)]
+        application: Option<String>,
+    },
+    /// `CloseNtmsSession`: later calls on this handle fail with `ERROR_INVALID_HANDLE`.
+    CloseSession {},
+    /// `CreateNtmsMediaPool`.
+    CreateMediaPool {
+        /// Full pool path.
+        name: String,
+        /// Media type id or name; null makes a pool that holds pools.
+        #[serde(default)]
+        media_type: Option<String>,
+        /// Open or create.
+        action: CreateDisposition,
+        /// Security descriptor for a new pool; null applies the default.
+        #[serde(default)]
+        security: Option<WireSecurity>,
+    },
+    /// `DeleteNtmsMediaPool`.
+    DeleteMediaPool {
+        /// Pool id.
+        id: Uuid,
+    },
+    /// `EnumerateNtmsObject`.
+    Enumerate {
+        /// Container id; null = top level.
+        #[serde(default)]
+        container: Option<Uuid>,
+        /// What to list.
+        #[serde(rename = "type")]
+        object_type: ObjectType,
+        /// `NTMS_ENUM_ROOTPOOL`: the root pool first, then the top-level pools.
+        #[serde(default)]
+        root_pool: bool,
+    },
+    /// `GetNtmsObjectInformation` for a pool.
+    GetPoolInformation {
+        /// Pool id.
+        id: Uuid,
+    },
+    /// `SetNtmsObjectInformation` for a pool.
+    SetPoolInformation {
+        /// Pool id.
+        id: Uuid,
+        /// The writable members.
+        info: PoolUpdate,
+    },
+    /// `GetNtmsMediaPoolName`.
+    GetMediaPoolName {
+        /// Pool id.
+        id: Uuid,
+    },
+    /// `GetNtmsObjectSecurity`.
+    GetObjectSecurity {
+        /// Object id.
+        id: Uuid,
+    },
+    /// `SetNtmsObjectSecurity` (the DACL).
+    SetObjectSecurity {
+        /// Object id.
+        id: Uuid,
+        /// The new entries.
+        security: WireSecurity,
+    },
+    /// The media types the daemon's libraries detected (cli.md `media-types` document).
+    MediaTypes {},
+    /// The daemon's inventory (cli.md `discover` document); `rescan` reads the devices first.
+    Library {
+        /// Re-run discovery first.
+        #[serde(default)]
+        rescan: bool,
+    },
+}
+
+impl Call {
+    /// The call's wire name, for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Call::Hello { .. } => "hello",
+            Call::CloseSession {} => "close_session",
+            Call::CreateMediaPool { .. } => "create_media_pool",
+            Call::DeleteMediaPool { .. } => "delete_media_pool",
+            Call::Enumerate { .. } => "enumerate",
+            Call::GetPoolInformation { .. } => "get_pool_information",
+            Call::SetPoolInformation { .. } => "set_pool_information",
+            Call::GetMediaPoolName { .. } => "get_media_pool_name",
+            Call::GetObjectSecurity { .. } => "get_object_security",
+            Call::SetObjectSecurity { .. } => "set_object_security",
+            Call::MediaTypes {} => "media_types",
+            Call::Library { .. } => "library",
+        }
+    }
+}
+
+/// An RSM status as replies carry it: the Win32 name and number and what happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{name} ({code}): {message}")]
+pub struct Status {
+    /// `ERROR_ACCESS_DENIED`, ...
+    pub name: String,
+    /// The Win32 number.
+    pub code: u32,
+    /// What happened.
+    pub message: String,
+}
+
+impl Status {
+    /// A status from its parts.
+    pub fn new(name: &str, code: u32, message: impl Into<String>) -> Self {
+        Status {
+            name: name.to_owned(),
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// `ERROR_INVALID_HANDLE` (6).
+    pub fn invalid_handle(message: impl Into<String>) -> Self {
+        Status::new("ERROR_INVALID_HANDLE", 6, message)
+    }
+
+    /// `ERROR_INVALID_PARAMETER` (87).
+    pub fn invalid_parameter(message: impl Into<String>) -> Self {
+        Status::new("ERROR_INVALID_PARAMETER", 87, message)
+    }
+
+    /// `ERROR_NOT_CONNECTED` (2250): the service cannot be reached.
+    pub fn not_connected(message: impl Into<String>) -> Self {
+        Status::new("ERROR_NOT_CONNECTED", 2250, message)
+    }
+
+    /// `RPC_S_NO_INTERFACES` (1817): the two sides speak different protocol versions.
+    pub fn no_interfaces(message: impl Into<String>) -> Self {
+        Status::new("RPC_S_NO_INTERFACES", 1817, message)
+    }
+
+    /// `ERROR_BUSY` (170).
+    pub fn busy(message: impl Into<String>) -> Self {
+        Status::new("ERROR_BUSY", 170, message)
+    }
+
+    /// `ERROR_NOT_READY` (21).
+    pub fn not_ready(message: impl Into<String>) -> Self {
+        Status::new("ERROR_NOT_READY", 21, message)
+    }
+}
+
+/// One reply: `{"id": 1, "ok": {...}}` or `{"id": 1, "error": {"name", "code", "message"}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    /// The request's id (0 when the request could not be read).
+    pub id: u64,
+    /// The result on success.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ok: Option<Value>,
+    /// The RSM status on failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Status>,
+}
+
+impl Reply {
+    /// A reply from a result.
+    pub fn from_result(id: u64, r: Result<Value, Status>) -> Self {
+        match r {
+            Ok(v) => Reply {
+                id,
+                ok: Some(v),
+                error: None,
+            },
+            Err(s) => Reply {
+                id,
+                ok: None,
+                error: Some(s),
+            },
+        }
+    }
+
+    /// The reply as a result (a reply with neither member is a malformed one).
+    pub fn into_result(self) -> Result<Value, Status> {
+        match (self.ok, self.error) {
+            (_, Some(e)) => Err(e),
+            (Some(v), None) => Ok(v),
+            (None, None) => Err(Status::invalid_parameter(
+                "the daemon sent a reply with neither `ok` nor `error`",
+            )),
+        }
+    }
+}
+
+/// The `hello` reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Welcome {
+    /// The protocol version both sides now speak.
+    pub protocol: u32,
+    /// The server's name and version (`reel 0.1.0`).
+    pub server: String,
+    /// The session handle to put in every later request.
+    pub session: Uuid,
+    /// Who the daemon says you are (from the socket's peer credentials).
+    pub identity: WireIdentity,
+}
+
+/// The `create_media_pool` reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Created {
+    /// The pool's id.
+    pub id: Uuid,
+    /// Its full path as stored (case preserved from its creation).
+    pub name: String,
+    /// Its media type's name, or null for a pool of pools.
+    pub media_type: Option<String>,
+    /// False when an existing pool was opened.
+    pub created: bool,
+}
+
+/// The `get_pool_information` reply: every member of `NTMS_MEDIAPOOLINFORMATION` plus the
+/// common object attributes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolInfo {
+    /// The pool's id.
+    pub id: Uuid,
+    /// Full path (`\App\Pool`; `\` for the root pool).
+    pub name: String,
+    /// `application`, `free`, `import`, `unrecognized` (or `root` for the root pool).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Media type name; null for a pool that holds pools.
+    pub media_type: Option<String>,
+    /// Media type id.
+    pub media_type_id: Option<Uuid>,
+    /// Parent pool id; null for top-level pools and the root.
+    pub parent: Option<Uuid>,
+    /// Description.
+    pub description: String,
+    /// `ALLOCATE_FROMSCRATCH` (1) or 0.
+    pub allocation_policy: u32,
+    /// `DEALLOCATE_TOSCRATCH` (1) or 0.
+    pub deallocation_policy: u32,
+    /// Allocations before a side is decommissioned (0 = unlimited).
+    pub max_allocates: u32,
+    /// Physical media in the pool.
+    pub physical_media: u64,
+    /// Logical media in the pool.
+    pub logical_media: u64,
+    /// Child pools.
+    pub child_pools: u64,
+    /// The owner.
+    pub owner: Owner,
+    /// `NtmsPoolType`: 0 root, 1 scratch (Free), 2 foreign (Unrecognized), 3 import,
+    /// 1000 application.
+    #[serde(default)]
+    pub pool_type: u32,
+    /// `Enabled`.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Creation time, ms since the Unix epoch.
+    #[serde(default)]
+    pub created_ms: i64,
+    /// Last change, ms since the Unix epoch.
+    #[serde(default)]
+    pub modified_ms: i64,
+}
+
+/// One entry of the `media_types` reply (cli.md `media-types` document).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaTypeEntry {
+    /// `LTO-8`, ...
+    pub name: String,
+    /// UUID v5 of the name.
+    pub id: Uuid,
+    /// Serials of the changers whose libraries detected it.
+    pub libraries: Vec<String>,
+}
+
+/// The `media_types` reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaTypes {
+    /// Every detected type, by name.
+    pub media_types: Vec<MediaTypeEntry>,
+}
+
+/// The `enumerate` reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enumerated {
+    /// Object ids in the server's order.
+    pub ids: Vec<Uuid>,
+}
+
+/// The `get_media_pool_name` reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolName {
+    /// The full hierarchy.
+    pub name: String,
+}
+
+/// A caller's identity as the daemon saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireIdentity {
+    /// User id.
+    pub uid: u32,
+    /// Primary and supplementary group ids.
+    pub gids: Vec<u32>,
+    /// Process id at connect time.
+    pub pid: Option<i32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn requests_have_the_documented_shape() {
+        let session = Uuid::from_u128(0x1234);
+        let cases: Vec<(Request, Value)> = vec![
+            (
+                Request {
+                    id: 0,
+                    session: None,
+                    call: Call::Hello {
+                        protocol: 1,
+                        application: Some("reel-cli".into()),
+                    },
+                },
+                json!({"id": 0, "call": "hello", "args": {"protocol": 1, "application": "reel-cli"}}),
+            ),
+            (
+                Request {
+                    id: 2,
+                    session: Some(session),
+                    call: Call::CreateMediaPool {
+                        name: r"\App".into(),
+                        media_type: None,
+                        action: CreateDisposition::OpenAlways,
+                        security: None,
+                    },
+                },
+                json!({"id": 2, "session": session.to_string(), "call": "create_media_pool",
+                       "args": {"name": "\\App", "media_type": null, "action": "open_always",
+                                "security": null}}),
+            ),
+            (
+                Request {
+                    id: 3,
+                    session: Some(session),
+                    call: Call::Enumerate {
+                        container: None,
+                        object_type: ObjectType::MediaPool,
+                        root_pool: true,
+                    },
+                },
+                json!({"id": 3, "session": session.to_string(), "call": "enumerate",
+                       "args": {"container": null, "type": "media_pool", "root_pool": true}}),
+            ),
+            (
+                Request {
+                    id: 4,
+                    session: Some(session),
+                    call: Call::CloseSession {},
+                },
+                json!({"id": 4, "session": session.to_string(), "call": "close_session", "args": {}}),
+            ),
+        ];
+        for (req, want) in cases {
+            assert_eq!(serde_json::to_value(&req).unwrap(), want, "{req:?}");
+            let back: Request = serde_json::from_value(want).unwrap();
+            assert_eq!(back, req);
+        }
+    }
+
+    #[test]
+    fn every_call_round_trips_and_names_itself() {
+        let id = Uuid::from_u128(7);
+        let sec = WireSecurity {
+            owner: Some(Owner { uid: 5 }),
+            entries: vec![WireAce {
+                kind: AceKind::Deny,
+                who: "gid:3".into(),
+                rights: vec!["use".into()],
+            }],
+        };
+        let calls = vec![
+            (
+                Call::Hello {
+                    protocol: 1,
+                    application: None,
+                },
+                "hello",
+            ),
+            (Call::CloseSession {}, "close_session"),
+            (
+                Call::CreateMediaPool {
+                    name: r"\A".into(),
+                    media_type: Some("LTO-8".into()),
+                    action: CreateDisposition::CreateNew,
+                    security: Some(sec.clone()),
+                },
+                "create_media_pool",
+            ),
+            (Call::DeleteMediaPool { id }, "delete_media_pool"),
+            (
+                Call::Enumerate {
+                    container: Some(id),
+                    object_type: ObjectType::Library,
+                    root_pool: false,
+                },
+                "enumerate",
+            ),
+            (Call::GetPoolInformation { id }, "get_pool_information"),
+            (
+                Call::SetPoolInformation {
+                    id,
+                    info: PoolUpdate {
+                        name: "B".into(),
+                        description: "d".into(),
+                        media_type: Some(id),
+                        allocation_policy: 1,
+                        deallocation_policy: 1,
+                        max_allocates: 3,
+                    },
+                },
+                "set_pool_information",
+            ),
+            (Call::GetMediaPoolName { id }, "get_media_pool_name"),
+            (Call::GetObjectSecurity { id }, "get_object_security"),
+            (
+                Call::SetObjectSecurity { id, security: sec },
+                "set_object_security",
+            ),
+            (Call::MediaTypes {}, "media_types"),
+            (Call::Library { rescan: true }, "library"),
+        ];
+        for (call, name) in calls {
+            let req = Request {
+                id: 9,
+                session: Some(id),
+                call,
+            };
+            let v = serde_json::to_value(&req).unwrap();
+            assert_eq!(v["call"], name);
+            assert_eq!(req.call.name(), name);
+            let back: Request = serde_json::from_value(v).unwrap();
+            assert_eq!(back, req);
+        }
+    }
+
+    #[test]
+    fn replies_carry_ok_or_the_rsm_status() {
+        let ok = Reply::from_result(5, Ok(json!({"deleted": true})));
+        assert_eq!(
+            serde_json::to_value(&ok).unwrap(),
+            json!({"id": 5, "ok": {"deleted": true}})
+        );
+        let err = Reply::from_result(6, Err(Status::invalid_handle("no such session")));
+        assert_eq!(
+            serde_json::to_value(&err).unwrap(),
+            json!({"id": 6, "error": {"name": "ERROR_INVALID_HANDLE", "code": 6,
+                                      "message": "no such session"}})
+        );
+        assert_eq!(
+            err.into_result().unwrap_err().code,
+            6,
+            "the error member wins"
+        );
+    }
+
+    #[test]
+    fn frames_round_trip_and_limits_hold() {
+        let mut buf = Vec::new();
+        write_frame_sync(&mut buf, br#"{"a":1}"#).unwrap();
+        assert_eq!(&buf[..4], &[0, 0, 0, 7]);
+        let mut r = &buf[..];
+        assert_eq!(
+            read_frame_sync(&mut r).unwrap().as_deref(),
+            Some(&br#"{"a":1}"#[..])
+        );
+        assert!(read_frame_sync(&mut r).unwrap().is_none(), "clean close");
+
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (vec![0, 0], "truncated header"),
+            (vec![0, 0, 0, 9, b'{'], "truncated body"),
+            (((MAX_FRAME + 1) as u32).to_be_bytes().to_vec(), "too large"),
+            (vec![0xFF, 0xFF, 0xFF, 0xFF], "too large"),
+        ];
+        for (bytes, what) in cases {
+            let err = read_frame_sync(&mut &bytes[..]).unwrap_err();
+            let ok = match what {
+                "too large" => matches!(err, WireError::TooLarge { .. }),
+                _ => matches!(err, WireError::Truncated { .. }),
+            };
+            assert!(ok, "{what}: got {err:?}");
+        }
+        let big = vec![b' '; MAX_FRAME + 1];
+        assert!(matches!(
+            write_frame_sync(&mut Vec::new(), &big),
+            Err(WireError::TooLarge { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn async_framing_matches_the_blocking_one() {
+        let mut buf = Vec::new();
+        write_frame(&mut buf, b"[1,2]").await.unwrap();
+        let mut sync_buf = Vec::new();
+        write_frame_sync(&mut sync_buf, b"[1,2]").unwrap();
+        assert_eq!(buf, sync_buf);
+        let mut r = &buf[..];
+        assert_eq!(
+            read_frame(&mut r).await.unwrap().as_deref(),
+            Some(&b"[1,2]"[..])
+        );
+        assert!(read_frame(&mut r).await.unwrap().is_none());
+        let mut short = &[0u8, 0, 0, 3, b'1'][..];
+        assert!(matches!(
+            read_frame(&mut short).await,
+            Err(WireError::Truncated { got: 1, want: 3 })
+        ));
+    }
+}
