@@ -25,6 +25,8 @@ pub mod daemon;
 pub mod db;
 pub mod discovery;
 pub mod drive;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod media;
 pub mod pool;
 pub mod scsi;

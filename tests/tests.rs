@@ -2,7 +2,9 @@
 
 mod daemon;
 mod discover;
+mod fuzz_corpus;
 mod moves;
 mod pools;
+mod quirks;
 mod tech;
 mod util;

@@ -193,8 +193,8 @@ impl<E> DeviceError<E> {
     /// with 20/00 (invalid command operation code) or 24/00 (invalid field in CDB, e.g. the
     /// MEDIUM TYPE bit of REPORT DENSITY SUPPORT on an older drive, or a log page it lacks).
     pub fn is_unsupported(&self) -> bool {
-        self.is_sense(SenseKey::ILLEGAL_REQUEST.0, 0x20, 0x00)
-            || self.is_sense(SenseKey::ILLEGAL_REQUEST.0, 0x24, 0x00)
+        self.is_sense(SenseKey::ILLEGAL_REQUEST, 0x20, 0x00)
+            || self.is_sense(SenseKey::ILLEGAL_REQUEST, 0x24, 0x00)
     }
 
     /// True when the command failed because no medium is loaded (NOT READY, 3A/xx).

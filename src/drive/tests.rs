@@ -138,7 +138,7 @@ fn identify_reports_other_failures_with_device_and_command() {
     ]);
     let e = d.identify().unwrap_err();
     finish(d);
-    assert!(e.is_sense(0x4, 0x44, 0x00), "{e:?}");
+    assert!(e.is_sense(SenseKey::HARDWARE_ERROR, 0x44, 0x00), "{e:?}");
     assert_eq!((e.device(), e.op()), ("/dev/sg4", "INQUIRY"));
     assert!(!e.is_unsupported());
 
@@ -370,7 +370,7 @@ fn motion_commands_send_exact_cdbs_and_timeouts() {
     d.rewind(false).unwrap();
     d.rewind(true).unwrap();
     let e = d.unload(true).unwrap_err();
-    assert!(e.is_sense(0x5, 0x53, 0x02));
+    assert!(e.is_sense(SenseKey::ILLEGAL_REQUEST, 0x53, 0x02));
     assert_eq!(e.op(), "LOAD UNLOAD");
     finish(d);
 }
@@ -497,7 +497,7 @@ fn read_mam_missing_attributes_and_no_medium() {
     let mut d = drive(vec![Expect::sense(MAM, 0x3, 0x11, 0x12)]);
     let e = d.read_mam().unwrap_err();
     finish(d);
-    assert!(e.is_sense(0x3, 0x11, 0x12));
+    assert!(e.is_sense(SenseKey::MEDIUM_ERROR, 0x11, 0x12));
     assert_eq!(e.op(), "READ ATTRIBUTE");
 }
 
