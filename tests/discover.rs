@@ -780,3 +780,44 @@ fn by_default_devices_come_from_sysfs() {
         serde_json::json!({"libraries": [], "unmatched_drives": [], "warnings": []})
     );
 }
+
+#[test]
+fn a_cut_density_report_falls_back_to_the_lto_table_and_says_so() {
+    // Every reply cut at 200 bytes: REPORT DENSITY SUPPORT (medium types) is longer even when
+    // re-read with 0xFFFF, so its list would be partial; discovery warns and uses the LTO table.
+    let whole = discover_json(&sim_layout("default"));
+    let dir = util::tempdir();
+    let l = dir.path().join("cut.toml");
+    let text = std::fs::read_to_string(sim_layout("default")).unwrap();
+    std::fs::write(&l, text + "\n[quirks]\nmax_allocation_length = 200\n").unwrap();
+    let run = reel(&[
+        "discover".as_ref(),
+        "--sim".as_ref(),
+        l.as_os_str(),
+        "--json".as_ref(),
+    ]);
+    run.expect_code(0);
+    assert!(
+        run.stderr
+            .contains("REPORT DENSITY SUPPORT reply cut short at 200 bytes")
+            && run.stderr.contains("LTO table"),
+        "{}",
+        run.stderr
+    );
+    let doc = run.json();
+    let drives = doc["libraries"][0]["drives"].as_array().unwrap();
+    assert_eq!(drives.len(), 2);
+    for (i, d) in drives.iter().enumerate() {
+        let w = &whole["libraries"][0]["drives"][i];
+        for k in ["reads", "writes"] {
+            assert!(
+                d[k].as_array().is_some_and(|a| !a.is_empty()),
+                "drive {i} {k}: {d}"
+            );
+            assert_eq!(
+                d[k], w[k],
+                "drive {i} {k}: the LTO-8 table says what the drive does"
+            );
+        }
+    }
+}

@@ -1311,11 +1311,6 @@ fn a_becoming_ready_fault_is_waited_out_or_reported_as_not_ready() {
 }
 
 #[test]
-#[ignore = "bug (sim): a [[fault]] whose sense key is RECOVERED ERROR (1) answers CHECK CONDITION \
-            without executing the command (sim/src/library.rs State::run returns the fault before \
-            changer_command). Per SPC, RECOVERED ERROR means the command completed, so reel's \
-            executor (rightly) reports success and an Event::Recovered, and the host believes a \
-            move that never happened: the cartridge is still in slot 1000"]
 fn a_recovered_error_fault_still_executes_the_command() {
     let lib = lib(&format!(
         "{SMALL}\n[[fault]]\ncommand = \"MOVE MEDIUM\"\nsense = \"1/17/01\"\n"
@@ -1684,12 +1679,6 @@ fn a_drive_under_a_reply_limit_continues_its_cartridge_memory_reads() {
 }
 
 #[test]
-#[ignore = "bug (drive): Drive::medium_types and Drive::densities return Ok with a partial list \
-            (even an empty one) when a REPORT DENSITY SUPPORT reply is still truncated after the \
-            re-read with 0xFFFF (src/drive/mod.rs density_report drops Report::truncated on the \
-            second pass). With max_allocation_length = 200 an LTO-8 drive reports 3 of its 5 \
-            medium types, with 40 none at all, so discovery would decide it reads no media. \
-            Expected: the whole list, or a typed error saying the report was cut"]
 fn a_cut_density_report_is_never_taken_for_the_whole_list() {
     let whole = {
         let lib = lib(SMALL);
@@ -1807,11 +1796,6 @@ fn auto_unload_lets_the_changer_take_a_loaded_tape() {
 }
 
 #[test]
-#[ignore = "bug (drive): Drive::tape_alerts returns Ok with no flags when the device cuts the \
-            TapeAlert page (here max_allocation_length = 64, the page is 324 bytes): CLEAN NOW \
-            (0x14) of a drive that needs cleaning is lost, and reading the page cleared it. \
-            parse_tape_alert documents 'the flags that were transferred' but the driver drops \
-            LogPageData::truncated. Expected: the flag, or a typed error saying the page was cut"]
 fn a_cut_tape_alert_page_is_never_taken_for_no_alerts() {
     let lib = lib(&format!("{MEDIA}\n[quirks]\nmax_allocation_length = 64\n"));
     let (mut d, _) = drive(&lib, 500);

@@ -112,6 +112,12 @@ pub(crate) enum Outcome {
     /// A mechanical operation: sleep this long without the state lock (holding the robot),
     /// then run the command again with `apply` set.
     Delay(Duration),
+    /// The command completed (its data transferred: this many bytes) but a NO SENSE or
+    /// RECOVERED ERROR fault answers CHECK CONDITION with this sense.
+    Recovered(SimSense, usize),
+    /// A mechanical operation under a NO SENSE or RECOVERED ERROR fault: as `Delay`, and the
+    /// completed command then answers CHECK CONDITION with this sense.
+    DelayRecovered(Duration, SimSense),
 }
 
 impl State {
@@ -358,6 +364,7 @@ impl State {
         let Some(&opcode) = cdb.first() else {
             return Outcome::Check(codes::INVALID_OPCODE);
         };
+        let mut recovered = None;
         if !apply {
             // INQUIRY never reports a unit attention; REQUEST SENSE returns it.
             if opcode != 0x12 && opcode != 0x03 {
@@ -373,12 +380,21 @@ impl State {
                 return Outcome::Check(codes::INTERNAL_FAILURE);
             }
             if let Some(s) = self.fault(opcode, dev == Device::Changer) {
-                return Outcome::Check(s);
+                // NO SENSE and RECOVERED ERROR mean the command completed: run it, then report.
+                if s.key > 1 {
+                    return Outcome::Check(s);
+                }
+                recovered = Some(s);
             }
         }
-        match dev {
+        let outcome = match dev {
             Device::Changer => self.changer_command(initiator, cdb, data, apply),
             Device::Drive(d) => self.drive_command(initiator, d, cdb, data, apply),
+        };
+        match (recovered, outcome) {
+            (Some(s), Outcome::Good(n)) => Outcome::Recovered(s, n),
+            (Some(s), Outcome::Delay(d)) => Outcome::DelayRecovered(d, s),
+            (_, o) => o,
         }
     }
 
@@ -537,6 +553,10 @@ impl SimLibrary {
             st.device_available(dev)?;
             st.run(initiator, dev, cdb, &mut data, false)
         };
+        let (outcome, recovered) = match outcome {
+            Outcome::DelayRecovered(d, s) => (Outcome::Delay(d), Some(s)),
+            o => (o, None),
+        };
         let outcome = match outcome {
             Outcome::Delay(d) => {
                 let _robot = lock(&self.shared.robot);
@@ -557,9 +577,13 @@ impl SimLibrary {
                 std::thread::sleep(d);
                 let mut st = lock(&self.shared.state);
                 st.device_available(dev)?;
-                match st.run(initiator, dev, cdb, &mut data, true) {
-                    Outcome::Delay(_) => Outcome::Good(0),
-                    o => o,
+                match (st.run(initiator, dev, cdb, &mut data, true), recovered) {
+                    (Outcome::Delay(_) | Outcome::DelayRecovered(..), None) => Outcome::Good(0),
+                    (Outcome::Delay(_) | Outcome::DelayRecovered(..), Some(s)) => {
+                        Outcome::Recovered(s, 0)
+                    }
+                    (Outcome::Good(n), Some(s)) => Outcome::Recovered(s, n),
+                    (o, _) => o,
                 }
             }
             o => o,
@@ -575,7 +599,12 @@ impl SimLibrary {
                 sense: s.to_fixed_bytes(),
                 residual: requested,
             },
-            Outcome::Delay(_) => Completion::good(),
+            Outcome::Recovered(s, n) => Completion {
+                status: ScsiStatus::CHECK_CONDITION,
+                sense: s.to_fixed_bytes(),
+                residual: requested.saturating_sub(n),
+            },
+            Outcome::Delay(_) | Outcome::DelayRecovered(..) => Completion::good(),
         })
     }
 

@@ -205,6 +205,57 @@ fn faults_fire_after_and_times() {
 }
 
 #[test]
+fn no_sense_and_recovered_error_faults_still_execute_the_command() {
+    // (fault sense, timing, command executed): NO SENSE and RECOVERED ERROR mean the command
+    // completed, every other key that it did not; with and without mechanical time.
+    let cases = [
+        ("1/17/01", "", true),
+        ("1/17/01", "[timing]\nmove_ms = 20\n", true),
+        ("0/00/00", "", true),
+        ("0/00/00", "[timing]\nmove_ms = 20\n", true),
+        ("3/15/01", "", false),
+        ("3/15/01", "[timing]\nmove_ms = 20\n", false),
+    ];
+    for (sense, timing, done) in cases {
+        let lib = with(&format!(
+            "{timing}[[fault]]\ncommand = \"MOVE MEDIUM\"\nsense = \"{sense}\"\n\n\
+             [[fault]]\ncommand = \"READ ELEMENT STATUS\"\nsense = \"{sense}\"\n"
+        ));
+        let mut t = changer(&lib);
+        let c = nodata(&mut t, &move_cdb(1000, 1012));
+        let key = u8::from_str_radix(&sense[..1], 16).unwrap();
+        let asc = u8::from_str_radix(&sense[2..4], 16).unwrap();
+        let ascq = u8::from_str_radix(&sense[5..7], 16).unwrap();
+        assert_eq!(sense3(&c), Some((key, asc, ascq)), "{sense} {timing:?}");
+        assert_eq!(
+            c.sense,
+            vec![0x70, 0, key, 0, 0, 0, 0, 10, 0, 0, 0, 0, asc, ascq, 0, 0, 0, 0]
+        );
+        let st = lib.status();
+        let want = |b: &str| Some(b.to_owned());
+        assert_eq!(
+            (st.slots[0].barcode.clone(), st.slots[12].barcode.clone()),
+            if done {
+                (None, want("ABC001L8"))
+            } else {
+                (want("ABC001L8"), None)
+            },
+            "{sense} {timing:?}"
+        );
+        // A data-in command under the fault: the whole reply is still transferred.
+        let (c, data) = read(&mut t, &res_cdb(true, 2, 1000, 1, false, 100), 100);
+        assert_eq!(sense3(&c), Some((key, asc, ascq)), "{sense}");
+        if done {
+            assert_eq!(c.residual, 100 - data.len());
+            assert!(data.len() > 16, "{sense}: {} bytes", data.len());
+            assert_eq!(&data[..2], &[0x03, 0xE8], "first element reported: 1000");
+        } else {
+            assert!(data.is_empty(), "{sense}");
+        }
+    }
+}
+
+#[test]
 fn faults_by_opcode_and_by_device_kind() {
     let lib = with(
         "[[fault]]\ncommand = 0xB8\nsense = \"2/04/03\"\n\n[[fault]]\ncommand = \"LOAD UNLOAD\"\ntimes = 1\nsense = \"3/53/00\"\n\n[[fault]]\ncommand = \"TEST UNIT READY\"\nafter = 1\ntimes = 1\nsense = \"4/44/00\"\n[[fault]]\ncommand = \"TEST UNIT READY\"\nafter = 1\ntimes = 2\nsense = \"2/04/01\"\n",

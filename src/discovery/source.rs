@@ -157,6 +157,40 @@ impl<T: Transport> ScsiDrive<T> {
     }
 }
 
+impl<T: Transport> ScsiDrive<T> {
+    /// One REPORT DENSITY SUPPORT list, re-read once with 0xFFFF when the reply was cut short.
+    /// `None` when the drive refuses the command; a reply still cut short is an error (a partial
+    /// list would be taken for all the drive supports).
+    fn rds_list<D>(
+        &mut self,
+        mut form: ReportDensitySupport,
+        parse: fn(&[u8]) -> Result<rds::Report<D>, ParseError>,
+    ) -> Result<Option<Vec<D>>, DeviceFailure> {
+        loop {
+            let Some(bytes) = self.rds(form)? else {
+                return Ok(None);
+            };
+            let report = parse(&bytes).map_err(|e| malformed(self.t.device(), &form.cdb(), e))?;
+            if !report.truncated {
+                return Ok(Some(report.descriptors));
+            }
+            if form.allocation_length < u16::MAX {
+                form.allocation_length = u16::MAX;
+                continue;
+            }
+            return Err(DeviceError::<std::io::Error>::protocol(
+                self.t.device(),
+                &form.cdb(),
+                format!(
+                    "REPORT DENSITY SUPPORT reply cut short at {} bytes; the list would be incomplete",
+                    bytes.len()
+                ),
+            )
+            .into());
+        }
+    }
+}
+
 /// The catalogue types a medium-type descriptor stands for: its class from its name (WORM,
 /// cleaning, else data) and one type per density code.
 fn descriptor_types(d: &rds::MediumTypeDescriptor) -> Vec<MediaType> {
@@ -217,26 +251,17 @@ impl<T: Transport> DrivePort for ScsiDrive<T> {
 
     fn compatibility(&mut self) -> Result<Option<Compatibility>, DeviceFailure> {
         let form = ReportDensitySupport::medium_types();
-        let Some(bytes) = self.rds(form)? else {
+        let Some(types) = self.rds_list(form, rds::parse_medium_types)? else {
             return Ok(None);
         };
-        let report = rds::parse_medium_types(&bytes)
-            .map_err(|e| malformed(self.t.device(), &form.cdb(), e))?;
-        let mut reads: Vec<MediaType> = report
-            .descriptors
-            .iter()
-            .flat_map(descriptor_types)
-            .collect();
+        let mut reads: Vec<MediaType> = types.iter().flat_map(descriptor_types).collect();
         reads.sort();
         reads.dedup();
         let form = ReportDensitySupport::densities();
-        let Some(bytes) = self.rds(form)? else {
+        let Some(densities) = self.rds_list(form, rds::parse_densities)? else {
             return Ok(None);
         };
-        let densities =
-            rds::parse_densities(&bytes).map_err(|e| malformed(self.t.device(), &form.cdb(), e))?;
         let writable: Vec<u8> = densities
-            .descriptors
             .iter()
             .filter(|d| d.writable)
             .map(|d| d.primary.0)

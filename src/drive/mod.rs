@@ -370,9 +370,19 @@ impl<T: Transport> Drive<T> {
             let cdb = fields.cdb();
             let data = self.read(&cdb, usize::from(fields.allocation_length), rds::TIMEOUT)?;
             let report = self.parsed(&cdb, parse(&data))?;
-            if report.truncated && fields.allocation_length < u16::MAX {
-                fields.allocation_length = u16::MAX;
-                continue;
+            if report.truncated {
+                if fields.allocation_length < u16::MAX {
+                    fields.allocation_length = u16::MAX;
+                    continue;
+                }
+                return Err(DeviceError::protocol(
+                    self.t.device(),
+                    &cdb,
+                    format!(
+                        "REPORT DENSITY SUPPORT reply cut short at {} bytes; the list would be incomplete",
+                        data.len()
+                    ),
+                ));
             }
             return Ok(report.descriptors);
         }
@@ -383,7 +393,8 @@ impl<T: Transport> Drive<T> {
     /// # Errors
     /// Any [`DeviceError`]; a drive without the command gives an error whose
     /// [`DeviceError::is_unsupported`] is true; with `media_only` and no medium,
-    /// [`DeviceError::is_no_medium`] is true.
+    /// [`DeviceError::is_no_medium`] is true; [`DeviceError::Protocol`] when the reply is still
+    /// cut short with the largest allocation length (the list would be incomplete).
     pub fn densities(&mut self, media_only: bool) -> DriveResult<Vec<DensityDescriptor>, T::Error> {
         let fields = ReportDensitySupport {
             media: media_only,
@@ -553,7 +564,8 @@ impl<T: Transport> Drive<T> {
     ///
     /// # Errors
     /// Any [`DeviceError`]; a drive without the page gives [`DeviceError::is_unsupported`];
-    /// [`DeviceError::Malformed`] when the reply is not the TapeAlert page.
+    /// [`DeviceError::Malformed`] when the reply is not the TapeAlert page;
+    /// [`DeviceError::Protocol`] when the device cut the page short of its announced length.
     pub fn tape_alerts(&mut self) -> DriveResult<TapeAlerts, T::Error> {
         let fields = LogSense::tape_alert();
         let cdb = fields.cdb();
@@ -562,6 +574,21 @@ impl<T: Transport> Drive<T> {
             usize::from(fields.allocation_length),
             log_sense::TIMEOUT,
         )?;
-        self.parsed(&cdb, log_sense::parse_tape_alert(&data))
+        let alerts = self.parsed(&cdb, log_sense::parse_tape_alert(&data))?;
+        let page = self.parsed(&cdb, log_sense::parse_page(&data))?;
+        if page.truncated {
+            // Reading the page may have cleared the flags: a re-read could not restore them.
+            let announced = usize::from(u16::from_be_bytes([data[2], data[3]])) + 4;
+            return Err(DeviceError::protocol(
+                self.t.device(),
+                &cdb,
+                format!(
+                    "TapeAlert page cut short at {} of its {announced} bytes; the flags would be \
+                     incomplete (and reading the page may have cleared them)",
+                    data.len()
+                ),
+            ));
+        }
+        Ok(alerts)
     }
 }

@@ -333,6 +333,43 @@ fn truncated_density_report_is_reread_once_with_the_largest_allocation() {
 }
 
 #[test]
+fn a_density_report_still_cut_at_the_largest_allocation_is_an_error() {
+    let descs: Vec<Vec<u8>> = (0..3)
+        .map(|i| density_desc(0x40 + 2 * i, 0x80, 100_000, "U-18", "Ultrium"))
+        .collect();
+    let full = reply(2 + 156, &descs);
+    // (bytes the device sends to the re-read, whole list)
+    for (sent, whole) in [(full.len(), true), (100, false), (4, false)] {
+        let t = ScriptedTransport::new([
+            Expect::data([0x44, 0, 0, 0, 0, 0, 0, 0, 100, 0], full[..100].to_vec()),
+            Expect::data(
+                [0x44, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0],
+                full[..sent].to_vec(),
+            ),
+        ]);
+        let config = DriveConfig {
+            density_allocation: 100,
+            ..DriveConfig::default()
+        };
+        let mut d = Drive::with_executor(t, Executor::default(), config);
+        match (d.densities(false), whole) {
+            (Ok(v), true) => assert_eq!(v.len(), 3),
+            (Err(DeviceError::Protocol { op, reason, .. }), false) => {
+                assert_eq!(op, "REPORT DENSITY SUPPORT");
+                assert_eq!(
+                    reason,
+                    format!(
+                        "REPORT DENSITY SUPPORT reply cut short at {sent} bytes; the list would be incomplete"
+                    )
+                );
+            }
+            (got, _) => panic!("{sent} bytes: got {got:?}"),
+        }
+        finish(d);
+    }
+}
+
+#[test]
 fn unsupported_report_density_support_is_recognisable() {
     for (key, asc, ascq, unsupported) in [
         (0x5, 0x20, 0x00, true),
@@ -581,6 +618,34 @@ fn write_mam_sends_the_parameter_list() {
         e.op()
     );
     assert_eq!(Attribute::barcode("X").format, AttributeFormat::ASCII);
+}
+
+#[test]
+fn a_cut_tape_alert_page_is_an_error_not_an_empty_set() {
+    let mut page = vec![0x2e, 0, 0x01, 0x40];
+    for code in 1..=64u16 {
+        page.extend_from_slice(&code.to_be_bytes());
+        page.extend_from_slice(&[0x03, 1, u8::from(code == 0x14)]);
+    }
+    assert_eq!(page.len(), 324);
+    // (bytes transferred, flags read whole)
+    for (sent, whole) in [(324, true), (323, false), (64, false), (4, false)] {
+        let mut d = drive(vec![Expect::data(TAPE_ALERT, page[..sent].to_vec())]);
+        match (d.tape_alerts(), whole) {
+            (Ok(a), true) => assert!(a.needs_cleaning(), "{a:?}"),
+            (Err(DeviceError::Protocol { op, reason, .. }), false) => {
+                assert_eq!(op, "LOG SENSE");
+                assert!(
+                    reason.starts_with(&format!(
+                        "TapeAlert page cut short at {sent} of its 324 bytes"
+                    )),
+                    "{reason}"
+                );
+            }
+            (got, _) => panic!("{sent} bytes: got {got:?}"),
+        }
+        finish(d);
+    }
 }
 
 #[test]
