@@ -288,7 +288,8 @@ fn faults_by_opcode_and_by_device_kind() {
 
 #[test]
 fn move_time_does_not_block_other_initiators() {
-    let lib = with("[timing]\nmove_ms = 300\n");
+    // Generous durations: the bounds below must hold on a loaded CI machine too.
+    let lib = with("[timing]\nmove_ms = 1000\n");
     let mut a = changer(&lib);
     let mut b = changer(&lib);
     let start = Instant::now();
@@ -304,37 +305,37 @@ fn move_time_does_not_block_other_initiators() {
             .is_good()
     );
     assert!(
-        t0.elapsed() < Duration::from_millis(200),
+        t0.elapsed() < Duration::from_millis(700),
         "READ ELEMENT STATUS waited for the robot"
     );
     let (c, took) = h.join().unwrap();
     assert!(c.is_good());
-    assert!(took >= Duration::from_millis(300), "{took:?}");
+    assert!(took >= Duration::from_millis(1000), "{took:?}");
     // A second move waits for the robot.
     let t1 = Instant::now();
     assert!(nodata(&mut b, &move_cdb(1012, 1000)).is_good());
-    assert!(t1.elapsed() >= Duration::from_millis(300));
+    assert!(t1.elapsed() >= Duration::from_millis(1000));
 }
 
 #[test]
 fn inventory_time_per_element() {
-    let lib = with("[timing]\ninventory_ms_per_element = 5\n");
+    let lib = with("[timing]\ninventory_ms_per_element = 20\n");
     let mut t = changer(&lib);
     let t0 = Instant::now();
     assert!(nodata(&mut t, &[0x07, 0, 0, 0, 0, 0]).is_good());
-    assert!(t0.elapsed() >= Duration::from_millis(28 * 5));
+    assert!(t0.elapsed() >= Duration::from_millis(28 * 20));
     let t0 = Instant::now();
     assert!(nodata(&mut t, &[0x37, 1, 0x03, 0xE8, 0, 0, 0, 4, 0, 0]).is_good());
     let took = t0.elapsed();
     assert!(
-        took >= Duration::from_millis(20) && took < Duration::from_millis(28 * 5),
+        took >= Duration::from_millis(4 * 20) && took < Duration::from_millis(28 * 20),
         "{took:?}"
     );
 }
 
 #[test]
 fn a_move_longer_than_the_timeout_is_aborted() {
-    let lib = with("[timing]\nmove_ms = 300\n");
+    let lib = with("[timing]\nmove_ms = 2000\n");
     let mut t = changer(&lib);
     let t0 = Instant::now();
     let e = reel_hw::Transport::execute(
@@ -345,7 +346,7 @@ fn a_move_longer_than_the_timeout_is_aborted() {
     )
     .unwrap_err();
     assert_eq!(e.kind, reel_hw::TransportErrorKind::Timeout);
-    assert!(t0.elapsed() < Duration::from_millis(250));
+    assert!(t0.elapsed() < Duration::from_millis(1500));
     assert_eq!(
         lib.status().slots[0].barcode.as_deref(),
         Some("ABC001L8"),
