@@ -1,8 +1,6 @@
 //! The ports of [`super::engine`] over a real [`DeviceSource`]: every opened transport is
 //! wrapped in [`Counted`], so one [`Counter`] sees every command a run sends.
 
-use std::time::Duration;
-
 use reel_hw::{DeviceInfo, DeviceSource, PeripheralType, Transport};
 
 use super::engine::{
@@ -14,15 +12,13 @@ use super::matching::Designator;
 use super::model::{DeviceIdentity, ElementMap, ElementRange};
 use super::stats::{Counted, Counter};
 use crate::changer::{Changer, ReadOptions};
+use crate::drive::Drive;
 use crate::media::{Format, MediaType, MediumClass};
-use crate::scsi::exec::{DeviceError, Executor, RetryPolicy};
-use crate::scsi::inquiry;
-use crate::scsi::load_unload::{self, LoadUnload};
+use crate::scsi::exec::DeviceError;
 use crate::scsi::mode_sense as ms;
-use crate::scsi::read_attribute::{self, AttributeId, ReadAttribute};
+use crate::scsi::read_attribute::AttributeId;
 use crate::scsi::read_element_status as res;
-use crate::scsi::report_density_support::{self as rds, ReportDensitySupport};
-use crate::scsi::ParseError;
+use crate::scsi::report_density_support as rds;
 
 impl<E: std::error::Error> From<DeviceError<E>> for DeviceFailure {
     fn from(e: DeviceError<E>) -> Self {
@@ -35,159 +31,46 @@ impl<E: std::error::Error> From<DeviceError<E>> for DeviceFailure {
     }
 }
 
-fn malformed(device: &str, cdb: &[u8], e: ParseError) -> DeviceFailure {
-    DeviceError::<std::io::Error>::malformed(device, cdb, e).into()
-}
-
 /// True for ILLEGAL REQUEST: the device does not support the command or page.
 fn unsupported(e: &DeviceFailure) -> bool {
     e.has_key(0x5)
 }
 
-/// Runs one data-in command and returns the bytes that arrived.
-fn read_in<T: Transport>(
-    exec: &mut Executor,
-    t: &mut T,
-    cdb: &[u8],
-    len: usize,
-    timeout: Duration,
-) -> Result<Vec<u8>, DeviceFailure> {
-    let mut buf = vec![0u8; len];
-    let n = exec.read(t, cdb, &mut buf, timeout)?;
-    buf.truncate(n);
-    Ok(buf)
-}
-
-/// A VPD page, `None` when the device refuses it; re-read once at the announced length when
-/// the first allocation was too short.
-fn vpd<T: Transport>(
-    exec: &mut Executor,
-    t: &mut T,
-    page: u8,
-) -> Result<Option<Vec<u8>>, DeviceFailure> {
-    let cdb = inquiry::vpd_cdb(page, inquiry::VPD_LEN);
-    let bytes = match read_in(
-        exec,
-        t,
-        &cdb,
-        usize::from(inquiry::VPD_LEN),
-        inquiry::TIMEOUT,
-    ) {
-        Ok(b) => b,
-        Err(e) if unsupported(&e) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    if let Err(ParseError::Truncated { needed, .. }) = inquiry::parse_vpd(&bytes, page) {
-        let len = u16::try_from(needed + 4).unwrap_or(u16::MAX);
-        let cdb = inquiry::vpd_cdb(page, len);
-        return read_in(exec, t, &cdb, usize::from(len), inquiry::TIMEOUT).map(Some);
-    }
-    Ok(Some(bytes))
-}
-
-/// INQUIRY + VPD 0x80 of any device.
-fn identify<T: Transport>(
-    exec: &mut Executor,
-    t: &mut T,
-) -> Result<(PeripheralType, DeviceIdentity), DeviceFailure> {
-    let cdb = inquiry::standard_cdb(inquiry::STANDARD_LEN);
-    let bytes = read_in(
-        exec,
-        t,
-        &cdb,
-        usize::from(inquiry::STANDARD_LEN),
-        inquiry::TIMEOUT,
-    )?;
-    let std = inquiry::parse_standard(&bytes).map_err(|e| malformed(t.device(), &cdb, e))?;
-    let serial = match vpd(exec, t, inquiry::page::UNIT_SERIAL_NUMBER)? {
-        Some(b) => {
-            let s = inquiry::parse_unit_serial(&b)
-                .map_err(|e| malformed(t.device(), &inquiry::vpd_cdb(0x80, inquiry::VPD_LEN), e))?;
-            (!s.is_empty()).then_some(s)
+/// `None` for a command the device refuses (ILLEGAL REQUEST), else the result.
+fn unless_unsupported<R, E: std::error::Error>(
+    r: Result<R, DeviceError<E>>,
+) -> Result<Option<R>, DeviceFailure> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) => {
+            let e = DeviceFailure::from(e);
+            if unsupported(&e) {
+                Ok(None)
+            } else {
+                Err(e)
+            }
         }
-        None => None,
-    };
-    Ok((
-        std.peripheral_type,
-        DeviceIdentity {
-            path: t.device().to_owned(),
-            vendor: std.vendor,
-            product: std.product,
-            revision: std.revision,
-            serial,
-        },
-    ))
+    }
 }
 
-/// A tape drive as discovery asks it, straight on the SCSI layer: each method is exactly the
-/// commands it names, so discovery's command budget is visible here.
+/// A tape drive as discovery asks it: [`Drive`] and its error policy, each method one or two
+/// of the drive's commands, so discovery's command budget is visible here.
 #[derive(Debug)]
-pub struct ScsiDrive<T> {
-    t: T,
-    exec: Executor,
+pub struct ScsiDrive<T: Transport> {
+    drive: Drive<T>,
 }
 
 impl<T: Transport> ScsiDrive<T> {
-    /// A drive over `t`.
+    /// A drive over `t`, with [`Drive`]'s default policy.
     pub fn new(t: T) -> Self {
         ScsiDrive {
-            t,
-            exec: Executor::new(RetryPolicy::default()).for_device_type(PeripheralType::SEQUENTIAL),
+            drive: Drive::new(t),
         }
     }
 
     /// The transport back.
     pub fn into_inner(self) -> T {
-        self.t
-    }
-
-    fn rds(&mut self, form: ReportDensitySupport) -> Result<Option<Vec<u8>>, DeviceFailure> {
-        let cdb = form.cdb();
-        match read_in(
-            &mut self.exec,
-            &mut self.t,
-            &cdb,
-            usize::from(form.allocation_length),
-            rds::TIMEOUT,
-        ) {
-            Ok(b) => Ok(Some(b)),
-            Err(e) if unsupported(&e) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-}
-
-impl<T: Transport> ScsiDrive<T> {
-    /// One REPORT DENSITY SUPPORT list, re-read once with 0xFFFF when the reply was cut short.
-    /// `None` when the drive refuses the command; a reply still cut short is an error (a partial
-    /// list would be taken for all the drive supports).
-    fn rds_list<D>(
-        &mut self,
-        mut form: ReportDensitySupport,
-        parse: fn(&[u8]) -> Result<rds::Report<D>, ParseError>,
-    ) -> Result<Option<Vec<D>>, DeviceFailure> {
-        loop {
-            let Some(bytes) = self.rds(form)? else {
-                return Ok(None);
-            };
-            let report = parse(&bytes).map_err(|e| malformed(self.t.device(), &form.cdb(), e))?;
-            if !report.truncated {
-                return Ok(Some(report.descriptors));
-            }
-            if form.allocation_length < u16::MAX {
-                form.allocation_length = u16::MAX;
-                continue;
-            }
-            return Err(DeviceError::<std::io::Error>::protocol(
-                self.t.device(),
-                &form.cdb(),
-                format!(
-                    "REPORT DENSITY SUPPORT reply cut short at {} bytes; the list would be incomplete",
-                    bytes.len()
-                ),
-            )
-            .into());
-        }
+        self.drive.into_inner()
     }
 }
 
@@ -211,54 +94,42 @@ fn descriptor_types(d: &rds::MediumTypeDescriptor) -> Vec<MediaType> {
 
 impl<T: Transport> DrivePort for ScsiDrive<T> {
     fn identify(&mut self) -> Result<DeviceIdentity, DeviceFailure> {
-        identify(&mut self.exec, &mut self.t).map(|(_, i)| i)
+        let id = self.drive.inquiry()?;
+        Ok(DeviceIdentity {
+            path: self.drive.device().to_owned(),
+            vendor: id.vendor,
+            product: id.product,
+            revision: id.revision,
+            serial: id.serial,
+        })
     }
 
     fn designators(&mut self) -> Result<Option<Vec<Designator>>, DeviceFailure> {
-        let page = inquiry::page::DEVICE_IDENTIFICATION;
-        let Some(bytes) = vpd(&mut self.exec, &mut self.t, page)? else {
-            return Ok(None);
-        };
-        let list = inquiry::parse_device_identification(&bytes)
-            .map_err(|e| malformed(self.t.device(), &inquiry::vpd_cdb(page, 0), e))?;
-        Ok(Some(
-            list.into_iter()
+        let list = unless_unsupported(self.drive.designators())?.flatten();
+        Ok(list.map(|l| {
+            l.into_iter()
                 .map(|d| Designator {
                     designator_type: d.designator_type.0,
                     value: d.value,
                     truncated: false,
                 })
-                .collect(),
-        ))
+                .collect()
+        }))
     }
 
     fn automation_ids(&mut self) -> Result<Option<AutomationIds>, DeviceFailure> {
-        let page = inquiry::page::DATA_TRANSFER_DEVICE_ELEMENT_ADDRESS;
-        let Some(bytes) = vpd(&mut self.exec, &mut self.t, page)? else {
-            return Ok(None);
-        };
-        let address = inquiry::parse_element_address(&bytes)
-            .map_err(|e| malformed(self.t.device(), &inquiry::vpd_cdb(page, 0), e))?;
-        let page = inquiry::page::AUTOMATION_DEVICE_SERIAL_NUMBER;
-        let library = match vpd(&mut self.exec, &mut self.t, page)? {
-            Some(b) => inquiry::parse_automation_serial(&b)
-                .ok()
-                .filter(|s| !s.is_empty()),
-            None => None,
-        };
-        Ok(Some((Some(address), library)))
+        let ids = unless_unsupported(self.drive.automation_ids())?.flatten();
+        Ok(ids.map(|i| (Some(i.element_address), i.library_serial)))
     }
 
     fn compatibility(&mut self) -> Result<Option<Compatibility>, DeviceFailure> {
-        let form = ReportDensitySupport::medium_types();
-        let Some(types) = self.rds_list(form, rds::parse_medium_types)? else {
+        let Some(types) = unless_unsupported(self.drive.medium_types(false))? else {
             return Ok(None);
         };
         let mut reads: Vec<MediaType> = types.iter().flat_map(descriptor_types).collect();
         reads.sort();
         reads.dedup();
-        let form = ReportDensitySupport::densities();
-        let Some(densities) = self.rds_list(form, rds::parse_densities)? else {
+        let Some(densities) = unless_unsupported(self.drive.densities(false))? else {
             return Ok(None);
         };
         let writable: Vec<u8> = densities
@@ -278,22 +149,14 @@ impl<T: Transport> DrivePort for ScsiDrive<T> {
     }
 
     fn mam(&mut self) -> Result<Option<Mam>, DeviceFailure> {
-        let ra = ReadAttribute::values(AttributeId(0x0400));
-        let cdb = ra.cdb();
-        let bytes = match read_in(
-            &mut self.exec,
-            &mut self.t,
-            &cdb,
-            ra.allocation_length as usize,
-            read_attribute::TIMEOUT,
-        ) {
-            Ok(b) => b,
+        // One READ ATTRIBUTE from the medium attributes on: the three discovery uses fit.
+        let list = match unless_unsupported(self.drive.read_attributes(AttributeId(0x0400))) {
+            Ok(Some(l)) => l,
             // ILLEGAL REQUEST (no MAM support) or NOT READY (nothing loaded): no MAM to read.
-            Err(e) if unsupported(&e) || e.has_key(0x2) => return Ok(None),
+            Ok(None) => return Ok(None),
+            Err(e) if e.has_key(0x2) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let list = read_attribute::parse_values(&bytes)
-            .map_err(|e| malformed(self.t.device(), &cdb, e))?;
         Ok(Some(Mam {
             barcode: list.barcode(),
             density_code: list.density_code().map(|d| d.0),
@@ -302,10 +165,7 @@ impl<T: Transport> DrivePort for ScsiDrive<T> {
     }
 
     fn unload(&mut self) -> Result<(), DeviceFailure> {
-        let cdb = LoadUnload::unload(false).cdb();
-        self.exec
-            .no_data(&mut self.t, &cdb, load_unload::TIMEOUT)
-            .map_err(Into::into)
+        Ok(self.drive.unload(false)?)
     }
 }
 
@@ -501,12 +361,12 @@ impl<S: DeviceSource> Backend for SourceBackend<'_, S> {
 
     fn probe(&mut self, path: &str) -> Result<DeviceInfo, DiscoveryError> {
         // The type is not known yet; 0x1B is not among INQUIRY's commands, so either name does.
-        let mut t = self.open(path, PeripheralType::SEQUENTIAL)?;
-        let mut exec = Executor::new(RetryPolicy::default());
-        let (peripheral_type, id) = identify(&mut exec, &mut t)?;
+        // INQUIRY and VPD 0x80 are SPC commands: a `Drive` asks them of any device.
+        let t = self.open(path, PeripheralType::SEQUENTIAL)?;
+        let id = Drive::new(t).inquiry().map_err(DeviceFailure::from)?;
         Ok(DeviceInfo {
             path: path.to_owned(),
-            peripheral_type,
+            peripheral_type: id.peripheral_type,
             vendor: id.vendor,
             product: id.product,
             revision: id.revision,

@@ -5,9 +5,9 @@
 //! [`Event`], 02/04/01 "becoming ready" is waited out up to a bound, anything else is a
 //! [`DeviceError`] naming the device, the command and the decoded sense.
 //!
-//! What it does: identify the drive (INQUIRY, VPD 0x80/0x83), report readiness (TEST UNIT
-//! READY decoded into [`Readiness`]), list densities and medium types (REPORT DENSITY SUPPORT),
-//! block limits, LOAD/UNLOAD, REWIND, READ POSITION, the cartridge memory ([`Mam`]: READ and
+//! What it does: identify the drive (INQUIRY, VPD 0x80/0x83) and where it sits in its library
+//! (VPD 0xB4/0xB3), report readiness (TEST UNIT READY decoded into [`Readiness`]), list
+//! densities and medium types (REPORT DENSITY SUPPORT), block limits, LOAD/UNLOAD, REWIND, READ POSITION, the cartridge memory ([`Mam`]: READ and
 //! WRITE ATTRIBUTE) and TapeAlert flags. What it does not do: read or write data blocks, or
 //! move cartridges (that is the changer's job).
 
@@ -188,6 +188,15 @@ impl Mam {
     }
 }
 
+/// Where a drive sits in its library, as the drive itself reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutomationIds {
+    /// The drive's data transfer element address in its changer (VPD 0xB4).
+    pub element_address: u16,
+    /// The serial of the library the drive is in (VPD 0xB3), when the drive gives it.
+    pub library_serial: Option<String>,
+}
+
 impl<E> DeviceError<E> {
     /// True when the device does not support the command or this form of it: ILLEGAL REQUEST
     /// with 20/00 (invalid command operation code) or 24/00 (invalid field in CDB, e.g. the
@@ -300,34 +309,47 @@ impl<T: Transport> Drive<T> {
         Ok(data)
     }
 
+    /// A VPD page the drive may lack: `None` when it refuses the page with ILLEGAL REQUEST
+    /// (whatever the additional sense: drives answer 24/00, 20/00 or their own code).
+    fn optional_vpd(&mut self, page: u8) -> DriveResult<Option<Vec<u8>>, T::Error> {
+        match self.vpd(page) {
+            Ok(data) => Ok(Some(data)),
+            Err(e) if e.is_sense_key(SenseKey::ILLEGAL_REQUEST) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Identifies the drive: standard INQUIRY, then VPD 0x80 (unit serial), then VPD 0x83
-    /// (designators). Three commands (four when VPD 0x83 is longer than 255 bytes). A drive
-    /// that rejects a VPD page as unsupported gets `serial: None` or no designators.
+    /// (designators): [`Drive::inquiry`] then [`Drive::designators`]. Three commands (four
+    /// when VPD 0x83 is longer than 255 bytes). A drive that refuses a VPD page (ILLEGAL
+    /// REQUEST) gets `serial: None` or no designators.
     ///
     /// # Errors
-    /// Any [`DeviceError`] from the commands other than an unsupported VPD page;
+    /// Any [`DeviceError`] from the commands other than a refused VPD page;
     /// [`DeviceError::Malformed`] when a reply does not parse.
     pub fn identify(&mut self) -> DriveResult<DriveIdentity, T::Error> {
+        let mut id = self.inquiry()?;
+        id.designators = self.designators()?.unwrap_or_default();
+        Ok(id)
+    }
+
+    /// Standard INQUIRY and VPD 0x80 (unit serial) only: two commands, no designators. Both
+    /// are SPC commands, so this identifies any SCSI device, not only a drive. A device that
+    /// refuses VPD 0x80 (ILLEGAL REQUEST) or leaves it blank gets `serial: None`.
+    ///
+    /// # Errors
+    /// As [`Drive::identify`].
+    pub fn inquiry(&mut self) -> DriveResult<DriveIdentity, T::Error> {
         let cdb = inquiry::standard_cdb(inquiry::STANDARD_LEN);
         let data = self.read(&cdb, usize::from(inquiry::STANDARD_LEN), inquiry::TIMEOUT)?;
         let std = self.parsed(&cdb, inquiry::parse_standard(&data))?;
-
-        let serial = match self.vpd(inquiry::page::UNIT_SERIAL_NUMBER) {
-            Ok(data) => {
+        let serial = match self.optional_vpd(inquiry::page::UNIT_SERIAL_NUMBER)? {
+            Some(data) => {
                 let cdb = inquiry::vpd_cdb(inquiry::page::UNIT_SERIAL_NUMBER, inquiry::VPD_LEN);
                 Some(self.parsed(&cdb, inquiry::parse_unit_serial(&data))?)
                     .filter(|s| !s.is_empty())
             }
-            Err(e) if e.is_unsupported() => None,
-            Err(e) => return Err(e),
-        };
-        let designators = match self.vpd(inquiry::page::DEVICE_IDENTIFICATION) {
-            Ok(data) => {
-                let cdb = inquiry::vpd_cdb(inquiry::page::DEVICE_IDENTIFICATION, inquiry::VPD_LEN);
-                self.parsed(&cdb, inquiry::parse_device_identification(&data))?
-            }
-            Err(e) if e.is_unsupported() => Vec::new(),
-            Err(e) => return Err(e),
+            None => None,
         };
         Ok(DriveIdentity {
             peripheral_type: std.peripheral_type,
@@ -335,8 +357,50 @@ impl<T: Transport> Drive<T> {
             product: std.product,
             revision: std.revision,
             serial,
-            designators,
+            designators: Vec::new(),
         })
+    }
+
+    /// The device identification designators (VPD 0x83) alone: one command (two when the
+    /// page is longer than 255 bytes). `None` when the drive refuses the page (ILLEGAL
+    /// REQUEST).
+    ///
+    /// # Errors
+    /// Any other [`DeviceError`]; [`DeviceError::Malformed`] when the page does not parse.
+    pub fn designators(&mut self) -> DriveResult<Option<Vec<Designator>>, T::Error> {
+        let page = inquiry::page::DEVICE_IDENTIFICATION;
+        let Some(data) = self.optional_vpd(page)? else {
+            return Ok(None);
+        };
+        let cdb = inquiry::vpd_cdb(page, inquiry::VPD_LEN);
+        self.parsed(&cdb, inquiry::parse_device_identification(&data))
+            .map(Some)
+    }
+
+    /// Where the drive sits in its library: VPD 0xB4 (its data transfer element address),
+    /// then VPD 0xB3 (the library's serial). Two commands; one when the drive refuses 0xB4,
+    /// which gives `None` (a drive outside a library, or one that does not say).
+    /// `library_serial` is `None` when 0xB3 is refused, blank or does not parse: the address
+    /// is what the caller needs, the serial only confirms it.
+    ///
+    /// # Errors
+    /// Any [`DeviceError`] other than a refused page; [`DeviceError::Malformed`] when 0xB4
+    /// does not parse.
+    pub fn automation_ids(&mut self) -> DriveResult<Option<AutomationIds>, T::Error> {
+        let page = inquiry::page::DATA_TRANSFER_DEVICE_ELEMENT_ADDRESS;
+        let Some(data) = self.optional_vpd(page)? else {
+            return Ok(None);
+        };
+        let cdb = inquiry::vpd_cdb(page, inquiry::VPD_LEN);
+        let element_address = self.parsed(&cdb, inquiry::parse_element_address(&data))?;
+        let library_serial = self
+            .optional_vpd(inquiry::page::AUTOMATION_DEVICE_SERIAL_NUMBER)?
+            .and_then(|b| inquiry::parse_automation_serial(&b).ok())
+            .filter(|s| !s.is_empty());
+        Ok(Some(AutomationIds {
+            element_address,
+            library_serial,
+        }))
     }
 
     /// Sends one TEST UNIT READY and decodes the answer. "Becoming ready" is reported, not
@@ -503,14 +567,11 @@ impl<T: Transport> Drive<T> {
             ..ReadAttribute::values(AttributeId(0))
         };
         for _ in 0..MAX_MAM_READS {
-            let cdb = fields.cdb();
-            let len = usize::try_from(fields.allocation_length).unwrap_or(usize::MAX);
-            let data = match self.read(&cdb, len, read_attribute::TIMEOUT) {
-                Ok(d) => d,
+            let mut list = match self.read_attribute(fields) {
+                Ok(l) => l,
                 Err(e) if e.is_no_medium() => return Ok(None),
                 Err(e) => return Err(e),
             };
-            let mut list = self.parsed(&cdb, read_attribute::parse_values(&data))?;
             // A device that ignores the first identifier repeats attributes already read.
             let first = fields.first_attribute;
             list.attributes.retain(|a| a.id >= first);
@@ -523,7 +584,7 @@ impl<T: Transport> Drive<T> {
                 None if list.truncated => {
                     return Err(DeviceError::protocol(
                         self.t.device(),
-                        &cdb,
+                        &fields.cdb(),
                         format!(
                             "reply from attribute {:#06x} on does not fit {} bytes and holds no new whole attribute",
                             first.0, fields.allocation_length
@@ -538,6 +599,29 @@ impl<T: Transport> Drive<T> {
         }
         all.truncated = true;
         Ok(Some(Mam::from_attributes(all)))
+    }
+
+    /// One READ ATTRIBUTE of the loaded cartridge's attribute values from `first` on, with
+    /// the configured allocation length and no continuation: the list's `truncated` says
+    /// whether the reply was cut. For callers with a command budget; [`Drive::read_mam`]
+    /// reads everything.
+    ///
+    /// # Errors
+    /// Any [`DeviceError`], no medium included ([`DeviceError::is_no_medium`]);
+    /// [`DeviceError::Malformed`] when the reply does not parse.
+    pub fn read_attributes(&mut self, first: AttributeId) -> DriveResult<AttributeList, T::Error> {
+        let fields = ReadAttribute {
+            allocation_length: self.config.mam_allocation,
+            ..ReadAttribute::values(first)
+        };
+        self.read_attribute(fields)
+    }
+
+    fn read_attribute(&mut self, fields: ReadAttribute) -> DriveResult<AttributeList, T::Error> {
+        let cdb = fields.cdb();
+        let len = usize::try_from(fields.allocation_length).unwrap_or(usize::MAX);
+        let data = self.read(&cdb, len, read_attribute::TIMEOUT)?;
+        self.parsed(&cdb, read_attribute::parse_values(&data))
     }
 
     /// Writes attributes to the loaded cartridge's memory (WRITE ATTRIBUTE). Build them with

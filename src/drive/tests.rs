@@ -458,6 +458,187 @@ fn block_limits_and_positions() {
     finish(d);
 }
 
+const VPDB3: [u8; 6] = [0x12, 0x01, 0xb3, 0, 0xff, 0];
+const VPDB4: [u8; 6] = [0x12, 0x01, 0xb4, 0, 0xff, 0];
+
+/// The sense an error case expects.
+type Failure = (SenseKey, u8, u8);
+
+/// What the script answers to one command: a reply, or CHECK CONDITION with this sense.
+#[derive(Clone)]
+enum Answer {
+    Data(Vec<u8>),
+    Sense(u8, u8, u8),
+}
+
+impl Answer {
+    fn to(self, cdb: [u8; 6]) -> Expect {
+        match self {
+            Answer::Data(d) => Expect::data(cdb, d),
+            Answer::Sense(k, a, q) => Expect::sense(cdb, k, a, q),
+        }
+    }
+}
+
+#[test]
+fn inquiry_sends_inquiry_and_vpd_80_only() {
+    use Answer::*;
+    // (VPD 0x80 answer, serial or the sense of the error)
+    let cases: Vec<(Answer, Result<Option<&str>, Failure>)> = vec![
+        (Data(vpd(0x80, b"  10WT012345")), Ok(Some("10WT012345"))),
+        (Data(vpd(0x80, b"    ")), Ok(None)),
+        (Sense(0x5, 0x24, 0x00), Ok(None)),
+        // Any ILLEGAL REQUEST is a refused page, not only 24/00.
+        (Sense(0x5, 0x25, 0x00), Ok(None)),
+        (
+            Sense(0x4, 0x44, 0x00),
+            Err((SenseKey::HARDWARE_ERROR, 0x44, 0x00)),
+        ),
+    ];
+    for (answer, want) in cases {
+        let mut d = drive(vec![
+            Expect::data(INQ, standard_inquiry()),
+            answer.to(VPD80),
+        ]);
+        let got = d.inquiry();
+        finish(d);
+        match (got, want) {
+            (Ok(id), Ok(serial)) => {
+                assert_eq!(id.serial.as_deref(), serial);
+                assert_eq!(
+                    (id.vendor.as_str(), id.product.as_str()),
+                    ("IBM", "ULT3580-HH8")
+                );
+                assert_eq!(id.peripheral_type, PeripheralType::SEQUENTIAL);
+                assert!(id.designators.is_empty());
+            }
+            (Err(e), Err((key, asc, ascq))) => {
+                assert!(e.is_sense(key, asc, ascq), "{e:?}");
+                assert_eq!(e.op(), "INQUIRY");
+            }
+            (got, want) => panic!("{got:?}, want {want:?}"),
+        }
+    }
+}
+
+#[test]
+fn designators_alone_send_vpd_83_only() {
+    use Answer::*;
+    // (VPD 0x83 answer, designator count or the sense of the error)
+    let cases: Vec<(Answer, Result<Option<usize>, Failure>)> = vec![
+        (Data(vpd83()), Ok(Some(2))),
+        (Data(vpd(0x83, &[])), Ok(Some(0))),
+        (Sense(0x5, 0x24, 0x00), Ok(None)),
+        (Sense(0x5, 0x20, 0x00), Ok(None)),
+        (
+            Sense(0x3, 0x11, 0x00),
+            Err((SenseKey::MEDIUM_ERROR, 0x11, 0x00)),
+        ),
+    ];
+    for (answer, want) in cases {
+        let mut d = drive(vec![answer.to(VPD83)]);
+        let got = d.designators();
+        finish(d);
+        match (got, want) {
+            (Ok(list), Ok(n)) => assert_eq!(list.map(|l| l.len()), n),
+            (Err(e), Err((key, asc, ascq))) => assert!(e.is_sense(key, asc, ascq), "{e:?}"),
+            (got, want) => panic!("{got:?}, want {want:?}"),
+        }
+    }
+
+    let mut d = drive(vec![Expect::data(
+        VPD83,
+        vpd(0x83, &[0x02, 0x00, 0, 8, b'A']),
+    )]);
+    let e = d.designators().unwrap_err();
+    finish(d);
+    assert!(matches!(e, DeviceError::Malformed { .. }), "{e:?}");
+}
+
+#[test]
+fn automation_ids_read_vpd_b4_then_b3() {
+    use Answer::*;
+    let b4 = || Data(vpd(0xb4, &[0, 0, 0x01, 0x02]));
+    // (VPD 0xB4 answer, VPD 0xB3 answer if asked, expected ids or the sense of the error)
+    type Want = Result<Option<(u16, Option<&'static str>)>, Failure>;
+    let cases: Vec<(Answer, Option<Answer>, Want)> = vec![
+        (
+            b4(),
+            Some(Data(vpd(0xb3, b"LIB0001234  "))),
+            Ok(Some((0x0102, Some("LIB0001234")))),
+        ),
+        (
+            b4(),
+            Some(Data(vpd(0xb3, b"    "))),
+            Ok(Some((0x0102, None))),
+        ),
+        (b4(), Some(Sense(0x5, 0x24, 0x00)), Ok(Some((0x0102, None)))),
+        // A 0xB3 that does not parse (another page answered) leaves only the address.
+        (b4(), Some(Data(vpd(0x80, b"X"))), Ok(Some((0x0102, None)))),
+        (
+            b4(),
+            Some(Sense(0x4, 0x44, 0x00)),
+            Err((SenseKey::HARDWARE_ERROR, 0x44, 0x00)),
+        ),
+        (Sense(0x5, 0x24, 0x00), None, Ok(None)),
+        (
+            Sense(0x2, 0x04, 0x03),
+            None,
+            Err((SenseKey::NOT_READY, 0x04, 0x03)),
+        ),
+    ];
+    for (b4_answer, b3_answer, want) in cases {
+        let mut script = vec![b4_answer.to(VPDB4)];
+        script.extend(b3_answer.map(|a| a.to(VPDB3)));
+        let mut d = drive(script);
+        let got = d.automation_ids();
+        finish(d);
+        match (got, want) {
+            (Ok(ids), Ok(w)) => assert_eq!(
+                ids,
+                w.map(|(element_address, serial)| AutomationIds {
+                    element_address,
+                    library_serial: serial.map(str::to_owned),
+                })
+            ),
+            (Err(e), Err((key, asc, ascq))) => assert!(e.is_sense(key, asc, ascq), "{e:?}"),
+            (got, want) => panic!("{got:?}, want {want:?}"),
+        }
+    }
+
+    // An element address page without the address is malformed, and 0xB3 is not asked.
+    let mut d = drive(vec![Expect::data(VPDB4, vpd(0xb4, &[0]))]);
+    let e = d.automation_ids().unwrap_err();
+    finish(d);
+    assert!(matches!(e, DeviceError::Malformed { .. }), "{e:?}");
+}
+
+#[test]
+fn read_attributes_sends_one_command_from_the_first_identifier() {
+    const MAM_0400: [u8; 16] = [0x8c, 0, 0, 0, 0, 0, 0, 0, 0x04, 0x00, 0, 0, 0x40, 0, 0, 0];
+    let medium: Vec<Attribute> = realistic_mam()
+        .into_iter()
+        .filter(|a| a.id.0 >= 0x0400)
+        .collect();
+    let whole = encode_attributes(&medium).unwrap();
+    let mut d = drive(vec![
+        Expect::data(MAM_0400, whole.clone()).with_timeout(Duration::from_secs(60)),
+        // A cut reply is taken as it is, with no continuation.
+        Expect::data(MAM_0400, whole[..60].to_vec()),
+        Expect::sense(MAM_0400, 0x2, 0x3A, 0x00),
+    ]);
+    let list = d.read_attributes(AttributeId(0x0400)).unwrap();
+    assert_eq!(list.attributes, medium);
+    assert!(!list.truncated);
+    assert_eq!(list.barcode().as_deref(), Some("ABC123L8"));
+    let cut = d.read_attributes(AttributeId(0x0400)).unwrap();
+    assert!(cut.truncated);
+    assert!(cut.attributes.len() < medium.len());
+    let e = d.read_attributes(AttributeId(0x0400)).unwrap_err();
+    finish(d);
+    assert!(e.is_no_medium(), "{e:?}");
+}
+
 const GUID: &str = "6f1c1a52-3b1e-4c55-9a51-8d2e0b7c9f10";
 
 fn realistic_mam() -> Vec<Attribute> {
