@@ -8,8 +8,8 @@
 //! transferred:
 //! - it always steps by the page's descriptor length;
 //! - a header or page byte count that claims more than arrived marks the result
-//!   [`incomplete`](ElementStatus::incomplete) and a trailing partial descriptor is dropped
-//!   (never an error: the driver continues from the next address);
+//!   [`incomplete`](ElementStatus::incomplete) and a trailing partial descriptor is dropped or
+//!   kept marked, as below (never an error: the driver continues from the next address);
 //! - a page byte count a few bytes short of a whole descriptor that did arrive (an emulator
 //!   quirk) is rounded up to that descriptor;
 //! - zero bytes after the last page (a device that does not report its residual) end the
@@ -22,8 +22,14 @@
 //!   a trailing partial descriptor whose fixed part and volume tags arrived whole (tgt sends
 //!   replies 8 bytes short): that descriptor is kept with
 //!   [`dvcid_truncated`](ElementDescriptor::dvcid_truncated) set and what arrived of its
-//!   identifier (a prefix), and the report is still marked incomplete. A partial descriptor cut
-//!   inside its fixed part or a volume tag is dropped. A text identifier in the reply's last
+//!   identifier (a prefix), and the report is still marked incomplete;
+//! - a trailing partial descriptor cut inside a volume tag (the same cut in a page without
+//!   DVCID: storage, import/export, transport) is kept with
+//!   [`tag_truncated`](ElementDescriptor::tag_truncated) set: the tag's identifier is kept when
+//!   all 32 bytes of it, or non-pad characters followed by a pad byte (space or NUL), arrived
+//!   (SMC: left-aligned, space-padded, no embedded spaces), with no sequence number; otherwise
+//!   the tag is `None`. A partial descriptor cut inside its fixed part is dropped. A text
+//!   identifier in the reply's last
 //!   descriptor that ends in NUL bytes (the same cut, where the transport reports no residual
 //!   and the missing bytes read as zeros) is marked truncated too, without the NULs.
 
@@ -266,10 +272,10 @@ pub struct ElementPage {
     pub descriptor_length: u16,
     /// The page's byte count as the device announced it.
     pub byte_count: u32,
-    /// The descriptors: the complete ones, then a trailing partial one whose fixed part and
-    /// tags arrived whole (marked [`ElementDescriptor::dvcid_truncated`]).
+    /// The descriptors: the complete ones, then a trailing partial one whose fixed part
+    /// arrived whole (marked [`ElementDescriptor::truncated`]).
     pub descriptors: Vec<ElementDescriptor>,
-    /// A trailing partial descriptor, cut inside its fixed part or a volume tag, was dropped.
+    /// A trailing partial descriptor, cut inside its fixed part, was dropped.
     pub dropped_partial: bool,
 }
 
@@ -284,8 +290,9 @@ pub struct ElementStatus {
     pub byte_count: u32,
     /// The pages.
     pub pages: Vec<ElementPage>,
-    /// The report is not whole: the device announced more than arrived, or a partial
-    /// descriptor was dropped. Continue from the address after the last descriptor.
+    /// The report is not whole: the device announced more than arrived, or the last
+    /// descriptor arrived cut (dropped, or kept marked). Continue from the address after the
+    /// last whole descriptor.
     pub incomplete: bool,
 }
 
@@ -495,8 +502,9 @@ fn mark_nul_tail(d: &mut ElementDescriptor) {
     }
 }
 
-/// Parses `p`, the first bytes of a descriptor of `dl` bytes, when its fixed part and volume
-/// tags are whole: the identifier area after them is cut, and kept as far as it arrived.
+/// Parses `p`, the first bytes of a descriptor of `dl` bytes, when its fixed part is whole:
+/// cut in the identifier area, that is kept as far as it arrived; cut inside a volume tag,
+/// see [`cut_in_tag`].
 fn parse_partial_descriptor(
     p: &[u8],
     dl: usize,
