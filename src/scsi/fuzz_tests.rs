@@ -183,6 +183,8 @@ proptest! {
                     prop_assert!(s.descriptors().take(k).all(|e| !e.truncated()), "cut {}", cut);
                     let tags = usize::from(pvoltag) + usize::from(avoltag);
                     let got_bytes = cut.saturating_sub(16 + k * len);
+                    // Only the last descriptor the page announced may be kept cut in a tag.
+                    prop_assert!(!tag_cut || k + 1 == ds.len(), "cut {}", cut);
                     if tag_cut {
                         // Cut inside a tag: the fixed part whole; each tag's identifier kept
                         // exactly when pad bytes after it (or all 32 bytes) arrived.

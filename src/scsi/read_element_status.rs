@@ -23,8 +23,9 @@
 //!   replies 8 bytes short): that descriptor is kept with
 //!   [`dvcid_truncated`](ElementDescriptor::dvcid_truncated) set and what arrived of its
 //!   identifier (a prefix), and the report is still marked incomplete;
-//! - a trailing partial descriptor cut inside a volume tag (the same cut in a page without
-//!   DVCID: storage, import/export, transport) is kept with
+//! - a trailing partial descriptor cut inside a volume tag that is the last one its page
+//!   announced (the same cut in a page without DVCID: storage, import/export, transport; one
+//!   cut before others the page announced is dropped) is kept with
 //!   [`tag_truncated`](ElementDescriptor::tag_truncated) set: the tag's identifier is kept when
 //!   all 32 bytes of it, or non-pad characters followed by a pad byte (space or NUL), arrived
 //!   (SMC: left-aligned, space-padded, no embedded spaces), with no sequence number; otherwise
@@ -397,8 +398,10 @@ pub fn parse(bytes: &[u8]) -> Result<ElementStatus, ParseError> {
         let mut dropped_partial = false;
         if !pr.is_empty() {
             incomplete = true;
+            // The page announces no descriptor after this one (tgt's cut, not a limit's).
+            let last = announced <= (descriptors.len() + 1) * dl;
             let p = pr.take_up_to(pr.remaining());
-            match parse_partial_descriptor(p, dl, element_type, pvoltag, avoltag) {
+            match parse_partial_descriptor(p, dl, last, element_type, pvoltag, avoltag) {
                 Some(d) => descriptors.push(d),
                 None => dropped_partial = true,
             }
@@ -504,10 +507,11 @@ fn mark_nul_tail(d: &mut ElementDescriptor) {
 
 /// Parses `p`, the first bytes of a descriptor of `dl` bytes, when its fixed part is whole:
 /// cut in the identifier area, that is kept as far as it arrived; cut inside a volume tag,
-/// see [`cut_in_tag`].
+/// see [`cut_in_tag`], only when it is the `last` descriptor the page announced.
 fn parse_partial_descriptor(
     p: &[u8],
     dl: usize,
+    last: bool,
     element_type: ElementType,
     pvoltag: bool,
     avoltag: bool,
@@ -532,7 +536,7 @@ fn parse_partial_descriptor(
         len
     } else if rest.len() >= 36 * tags && 36 * tags <= room {
         36
-    } else if rest.len() < 36 * tags && room >= 32 * tags {
+    } else if last && rest.len() < 36 * tags && room >= 32 * tags {
         // Cut inside a volume tag.
         return cut_in_tag(p, room, element_type, pvoltag, avoltag);
     } else {
@@ -1236,6 +1240,7 @@ mod tests {
             bool,
             bool,
         );
+        let more_announced = tgt_storage(&["A", "B", "C", L, "E"], 48 + 8);
         let a4: &[u16] = &[1000, 1001, 1002, 1003];
         let a3: &[u16] = &[1000, 1001, 1002];
         let cases: Vec<Case<'_>> = vec![
@@ -1339,6 +1344,17 @@ mod tests {
                 None,
                 false,
                 false,
+                false,
+            ),
+            // Cut in its padding, but the page announces a 5th slot: a limit's cut, dropped.
+            (
+                "more announced after it",
+                more_announced,
+                a3,
+                Some("C"),
+                None,
+                false,
+                true,
                 false,
             ),
             // Two tags: a cut alternate keeps the whole primary with its sequence.
