@@ -6,5 +6,6 @@ mod fuzz_corpus;
 mod moves;
 mod pools;
 mod quirks;
+mod short_reply;
 mod tech;
 mod util;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use reel_hw::DataDirection;
 
-use crate::layout::{ElementKind, Location};
+use crate::layout::{ElementKind, Location, ShortForm};
 use crate::library::{put, Device, Outcome, State, EMPTY};
 use crate::media::Barcode;
 use crate::sense::{codes, SimSense};
@@ -366,12 +366,17 @@ impl State {
                 w.put(&d[..dlen]);
             }
         }
-        // tgt's flaw: the report's last bytes never arrive (zeros, counted in the transfer).
+        // tgt's flaw: the report's last bytes never arrive: zeros counted in the transfer, or
+        // a transfer that ends early (the residual says so).
         let lost = usize::from(q.element_status_short_by);
         let report_end = (8 + total).min(w.pos);
         let from = (8 + total).saturating_sub(lost).min(report_end);
         w.out[from..report_end].fill(0);
-        Outcome::Good(w.pos)
+        match q.element_status_short_form {
+            ShortForm::Zeros => Outcome::Good(w.pos),
+            ShortForm::Residual if from < report_end => Outcome::Good(from),
+            ShortForm::Residual => Outcome::Good(w.pos),
+        }
     }
 
     /// Encodes one element descriptor into `d` (zeroed, exactly the descriptor length).

@@ -266,6 +266,20 @@ pub struct Quirks {
     /// still counts them and the transfer length includes them, but they read as zeros, as
     /// reel sees tgt's reply through a kernel that reports no residual. 0: off.
     pub element_status_short_by: u16,
+    /// How the bytes lost by `element_status_short_by` reach the initiator.
+    pub element_status_short_form: ShortForm,
+}
+
+/// How a READ ELEMENT STATUS report short by `element_status_short_by` bytes arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ShortForm {
+    /// `"zeros"`: the transfer still includes the lost bytes, as zeros (a host that reports
+    /// no residual, e.g. QEMU's passthrough).
+    #[default]
+    Zeros,
+    /// `"residual"`: the transfer ends that many bytes early and the residual says so (a host
+    /// whose iSCSI initiator reports it).
+    Residual,
 }
 
 impl Default for Quirks {
@@ -280,6 +294,7 @@ impl Default for Quirks {
             not_ready_on_start_ms: 0,
             auto_unload: false,
             element_status_short_by: 0,
+            element_status_short_form: ShortForm::Zeros,
         }
     }
 }
@@ -428,6 +443,7 @@ struct RawQuirks {
     not_ready_on_start_ms: Option<Spanned<i64>>,
     auto_unload: Option<bool>,
     element_status_short_by: Option<Spanned<i64>>,
+    element_status_short_form: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -1015,6 +1031,19 @@ impl Layout {
                 1024,
                 0,
             )? as u16;
+            if let Some(f) = &q.element_status_short_form {
+                quirks.element_status_short_form = match f.get_ref().as_str() {
+                    "zeros" => ShortForm::Zeros,
+                    "residual" => ShortForm::Residual,
+                    other => {
+                        return Err(cx.err(
+                            f.span().start,
+                            "element_status_short_form",
+                            format!("{other:?} must be \"zeros\" or \"residual\""),
+                        ))
+                    }
+                };
+            }
         }
         let mut timing = Timing::default();
         if let Some(t) = &raw.timing {

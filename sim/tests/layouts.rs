@@ -4,6 +4,7 @@ mod common;
 
 use common::*;
 use reel_hw::DeviceSource;
+use reel_sim::layout::ShortForm;
 use reel_sim::{Layout, LayoutError};
 
 #[test]
@@ -96,6 +97,7 @@ fn defaults_are_the_spec_defaults() {
     assert!(!q.allocation_length_16bit && !q.ignore_element_count);
     assert_eq!(q.volume_tag_length, 36);
     assert_eq!(q.not_ready_on_start_ms, 0);
+    assert_eq!(q.element_status_short_form, ShortForm::Zeros);
     assert_eq!(
         (
             l.timing.move_ms,
@@ -144,6 +146,8 @@ fn layout_errors_name_file_line_key_and_reason() {
         ("[quirks]\nignore_element_count = \"yes\"\n", 11, "ignore_element_count", "invalid type"),
         ("[quirks]\nelement_status_short_by = -8\n", 11, "element_status_short_by", "out of range"),
         ("[quirks]\nelement_status_short_by = 1025\n", 11, "element_status_short_by", "out of range"),
+        ("[quirks]\nelement_status_short_form = \"zero\"\n", 11, "element_status_short_form", "must be \"zeros\" or \"residual\""),
+        ("[quirks]\nelement_status_short_form = 8\n", 11, "element_status_short_form", "invalid type"),
     ];
     for &(extra, line, key, reason) in cases {
         let (l, k, msg) = err(extra);

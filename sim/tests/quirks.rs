@@ -385,3 +385,43 @@ fn element_status_short_by_zeroes_the_end_of_the_report() {
         assert_eq!(short[lost.end..], whole[lost.end..]);
     }
 }
+
+#[test]
+fn element_status_short_form_residual_ends_the_transfer_early() {
+    // (start, count, allocation length): whole reports, one with a storage page, and one cut
+    // by the allocation length before the lost bytes.
+    for (ty, start, count, alloc) in [
+        (4u8, 0u16, 100u16, 0xFFFFu32),
+        (4, 0, 1, 0xFFFF),
+        (2, 0, 100, 0xFFFF),
+        (4, 0, 100, 60),
+    ] {
+        let cdb = res_cdb(true, ty, start, count, ty == 4, alloc);
+        let (c, whole) = read(&mut changer(&default_lib()), &cdb, 0xFFFF);
+        assert!(c.is_good());
+        // (form, transfer)
+        let end = 8 + u32::from_be_bytes([0, whole[5], whole[6], whole[7]]) as usize;
+        let cut = if end <= whole.len() {
+            whole[..end - 8].to_vec()
+        } else {
+            whole.clone()
+        };
+        let mut zeros = whole.clone();
+        if end <= whole.len() {
+            zeros[end - 8..end].fill(0);
+        }
+        for (form, want) in [
+            ("", &zeros),
+            ("element_status_short_form = \"zeros\"\n", &zeros),
+            ("element_status_short_form = \"residual\"\n", &cut),
+        ] {
+            let lib = with(&format!("[quirks]\nelement_status_short_by = 8\n{form}"));
+            let (c, short) = read(&mut changer(&lib), &cdb, 0xFFFF);
+            assert!(c.is_good(), "{form}");
+            assert_eq!(c.residual, 0xFFFF - want.len(), "{form} {ty} {alloc}");
+            assert_eq!(&short, want, "{form} {ty} {alloc}");
+            // The header and page byte counts still claim the lost bytes.
+            assert_eq!(short[..8], whole[..8], "{form}");
+        }
+    }
+}

@@ -388,11 +388,15 @@ impl<T: Transport> Changer<T> {
     /// already received are dropped (for changers that ignore the element count or the start
     /// address); the result is in address order whatever order the device used. A reply with
     /// nothing in the rest of the range (empty, or only elements past its end) ends the series
-    /// early: the device has no more elements there.
+    /// early: the device has no more elements there. A last descriptor that arrived cut (its
+    /// identifier or a volume tag, [`ElementDescriptor::truncated`]) is asked for again from
+    /// its address; cut the same way again (tgt sends every reply 8 bytes short), it is kept
+    /// as it arrived, marked, and the series goes on.
     ///
     /// # Errors
     /// - [`DeviceError::Protocol`] when a reply makes no progress (only elements before the
-    ///   requested start, or not even one descriptor fits the allocation length);
+    ///   requested start, or not even one descriptor fits the allocation length, its tag
+    ///   included);
     /// - [`DeviceError::Malformed`] when a reply does not parse;
     /// - [`DeviceError::Check`] (e.g. ILLEGAL REQUEST 24/00 when the device refuses VOLTAG or
     ///   DVCID) and any other error of the policy.
@@ -442,6 +446,17 @@ impl<T: Transport> Changer<T> {
             }
             let incomplete = status.incomplete;
             let received = status.len();
+            if bytes.len() >= alloc as usize
+                && received > 0
+                && status.descriptors().all(|d| d.tag_truncated)
+            {
+                // Our allocation length cut the only descriptor inside its tag: asking again
+                // would bring the same cut.
+                let reason = format!(
+                    "no complete element descriptor fits in {alloc} bytes (element {next:#06x})"
+                );
+                return Err(DeviceError::protocol(self.device(), &cdb, reason));
+            }
             let mut highest = None;
             let mut went_back = 0usize;
             let mut cut = None;
@@ -454,7 +469,7 @@ impl<T: Transport> Changer<T> {
                     went_back += 1;
                     continue;
                 }
-                if d.dvcid_truncated && incomplete && reread_cut != Some(a) {
+                if d.truncated() && incomplete && reread_cut != Some(a) {
                     // Ask again from this element: the cut may be the allocation length's.
                     cut = cut.max(Some(a));
                 } else {
@@ -464,7 +479,7 @@ impl<T: Transport> Changer<T> {
                     Entry::Vacant(v) => {
                         v.insert(d);
                     }
-                    Entry::Occupied(mut o) if o.get().dvcid_truncated && !d.dvcid_truncated => {
+                    Entry::Occupied(mut o) if o.get().truncated() && !d.truncated() => {
                         o.insert(d);
                     }
                     Entry::Occupied(_) => {}

@@ -227,6 +227,100 @@ fn a_last_drive_cut_after_its_tags_is_read_again_once_then_kept() {
 }
 
 #[test]
+fn a_last_slot_cut_inside_its_tag_is_read_again_once_then_kept() {
+    // tgt 1.0.85: 10 slots of 48 bytes (12 + a 36-byte tag), barcodes REL000L8..REL009L8, the
+    // byte counts claiming every slot from the start address, the transfer `short` bytes
+    // fewer (the initiator reports the residual).
+    let from = |a: u16, short: usize| {
+        let ds: Vec<D> = (a..1010)
+            .map(|x| D::full(x, &format!("REL{:03}L8", x - 1000)))
+            .collect();
+        let mut v = report(a, ds.len() as u16, &[page(ST, true, false, 48, &ds)]);
+        assert_eq!(v.len(), 16 + ds.len() * 48);
+        v.truncate(v.len() - short);
+        v
+    };
+    let zeros = |a: u16| {
+        let mut v = from(a, 8);
+        v.extend([0; 8]);
+        v
+    };
+    let opts = ReadOptions {
+        voltag: true,
+        dvcid: false,
+    };
+    // (name, replies to the requests from 1000 and then from 1009, barcode of 1009, its
+    // sequence, tag_truncated)
+    type Case = (
+        &'static str,
+        Vec<Vec<u8>>,
+        Option<&'static str>,
+        Option<u16>,
+        bool,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "tgt: cut in the padding, the same cut on the re-read is kept",
+            vec![from(1000, 8), from(1009, 8)],
+            Some("REL009L8"),
+            None,
+            true,
+        ),
+        (
+            "cut mid-barcode twice: kept without a barcode",
+            vec![from(1000, 36 - 4), from(1009, 36 - 4)],
+            None,
+            None,
+            true,
+        ),
+        (
+            "the re-read brings it whole",
+            vec![from(1000, 8), from(1009, 0)],
+            Some("REL009L8"),
+            Some(1),
+            false,
+        ),
+        (
+            "no residual: zeros, whole at once",
+            vec![zeros(1000)],
+            Some("REL009L8"),
+            Some(0),
+            false,
+        ),
+    ];
+    for (name, replies, tag, sequence, cut) in cases {
+        let script = replies
+            .into_iter()
+            .zip([1000u16, 1009])
+            .map(|(r, a)| Expect::data(res(ST, a, 1010 - a, true, false, 0xFFFF), r))
+            .collect();
+        let mut c = changer(script, 0xFFFF);
+        let got = c
+            .read_elements(ST, ElementRange::new(1000, 10), &opts)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(addresses(&got), (1000..1010).collect::<Vec<_>>(), "{name}");
+        for d in &got[..9] {
+            let want = format!("REL{:03}L8", d.address - 1000);
+            let t = d.primary_tag.as_ref().unwrap();
+            assert_eq!(
+                (t.identifier.as_str(), t.sequence),
+                (&*want, Some(1)),
+                "{name}"
+            );
+            assert!(!d.truncated(), "{name}");
+        }
+        let last = &got[9];
+        assert!(last.full, "{name}");
+        let t = last.primary_tag.as_ref();
+        assert_eq!(t.map(|t| t.identifier.as_str()), tag, "{name}");
+        assert_eq!(t.and_then(|t| t.sequence), sequence, "{name}");
+        assert_eq!(last.tag_truncated, cut, "{name}");
+        assert_eq!(last.barcode_unknown(), tag.is_none(), "{name}");
+        c.into_inner().done();
+    }
+}
+
+#[test]
 fn an_empty_reply_ends_the_series() {
     // Four drive bays announced, two drives installed: the device reports two, then nothing.
     let two = report(

@@ -179,9 +179,35 @@ proptest! {
                     // A last descriptor cut after its fixed part and tags is kept, marked, with
                     // what arrived of its identifier.
                     let partial = s.descriptors().nth(k).map(|e| e.dvcid_truncated);
-                    prop_assert!(s.descriptors().take(k).all(|e| !e.dvcid_truncated), "cut {}", cut);
-                    if partial == Some(true) {
-                        let tags = usize::from(pvoltag) + usize::from(avoltag);
+                    let tag_cut = s.descriptors().nth(k).is_some_and(|e| e.tag_truncated);
+                    prop_assert!(s.descriptors().take(k).all(|e| !e.truncated()), "cut {}", cut);
+                    let tags = usize::from(pvoltag) + usize::from(avoltag);
+                    let got_bytes = cut.saturating_sub(16 + k * len);
+                    // Only the last descriptor the page announced may be kept cut in a tag.
+                    prop_assert!(!tag_cut || k + 1 == ds.len(), "cut {}", cut);
+                    if tag_cut {
+                        // Cut inside a tag: the fixed part whole; each tag's identifier kept
+                        // exactly when pad bytes after it (or all 32 bytes) arrived.
+                        prop_assert!(!partial.unwrap(), "cut {}", cut);
+                        // (A 32-byte tag whose identifier header is cut reads as a cut tag.)
+                        prop_assert!((12..12 + tags * 36).contains(&got_bytes), "cut {}", cut);
+                        let p = all.pop().unwrap();
+                        let w = &want[k];
+                        prop_assert_eq!(
+                            (p.0, p.1, p.2, p.3, p.4, p.5, p.6),
+                            (w.0, w.1, w.2, w.3, w.4, w.5, w.6),
+                            "cut {}", cut
+                        );
+                        prop_assert_eq!(&p.9, &None, "cut {}", cut);
+                        let field = if 12 + 36 * tags <= len { 36 } else { 32 };
+                        for (i, (g, w)) in [(&p.7, &w.7), (&p.8, &w.8)].into_iter().enumerate() {
+                            let arrived = got_bytes.saturating_sub(12 + i * field).min(32);
+                            let want_id = w.as_ref().map(|t| t.identifier.as_str());
+                            let got_id = g.as_ref().map(|t| t.identifier.as_str());
+                            let known = want_id.is_some_and(|id| arrived > id.len() || arrived == 32);
+                            prop_assert_eq!(got_id, want_id.filter(|_| known), "cut {} tag {}", cut, i);
+                        }
+                    } else if partial == Some(true) {
                         prop_assert!(cut - 16 - k * len >= 12 + tags * tag_len, "cut {}", cut);
                         let mut p = all.pop().unwrap();
                         let id = p.9.take().unwrap_or_default();

@@ -8,8 +8,8 @@
 //! transferred:
 //! - it always steps by the page's descriptor length;
 //! - a header or page byte count that claims more than arrived marks the result
-//!   [`incomplete`](ElementStatus::incomplete) and a trailing partial descriptor is dropped
-//!   (never an error: the driver continues from the next address);
+//!   [`incomplete`](ElementStatus::incomplete) and a trailing partial descriptor is dropped or
+//!   kept marked, as below (never an error: the driver continues from the next address);
 //! - a page byte count a few bytes short of a whole descriptor that did arrive (an emulator
 //!   quirk) is rounded up to that descriptor;
 //! - zero bytes after the last page (a device that does not report its residual) end the
@@ -22,8 +22,15 @@
 //!   a trailing partial descriptor whose fixed part and volume tags arrived whole (tgt sends
 //!   replies 8 bytes short): that descriptor is kept with
 //!   [`dvcid_truncated`](ElementDescriptor::dvcid_truncated) set and what arrived of its
-//!   identifier (a prefix), and the report is still marked incomplete. A partial descriptor cut
-//!   inside its fixed part or a volume tag is dropped. A text identifier in the reply's last
+//!   identifier (a prefix), and the report is still marked incomplete;
+//! - a trailing partial descriptor cut inside a volume tag that is the last one its page
+//!   announced (the same cut in a page without DVCID: storage, import/export, transport; one
+//!   cut before others the page announced is dropped) is kept with
+//!   [`tag_truncated`](ElementDescriptor::tag_truncated) set: the tag's identifier is kept when
+//!   all 32 bytes of it, or non-pad characters followed by a pad byte (space or NUL), arrived
+//!   (SMC: left-aligned, space-padded, no embedded spaces), with no sequence number; otherwise
+//!   the tag is `None`. A partial descriptor cut inside its fixed part is dropped. A text
+//!   identifier in the reply's last
 //!   descriptor that ends in NUL bytes (the same cut, where the transport reports no residual
 //!   and the missing bytes read as zeros) is marked truncated too, without the NULs.
 
@@ -232,6 +239,25 @@ pub struct ElementDescriptor {
     /// The descriptor arrived cut after its fixed part and volume tags (the last descriptor of
     /// a short reply): its device identifier, if it had one, is incomplete.
     pub dvcid_truncated: bool,
+    /// The descriptor arrived cut inside a volume tag field (the last descriptor of a short
+    /// reply): that tag's sequence number is unknown (`None`), and so is what follows. Its
+    /// identifier is kept when the part that arrived ends in padding after it (SMC: the
+    /// identifier is left-aligned and space-padded), else the tag is `None`: see
+    /// [`barcode_unknown`](Self::barcode_unknown).
+    pub tag_truncated: bool,
+}
+
+impl ElementDescriptor {
+    /// The descriptor arrived cut (its identifier or a volume tag is incomplete).
+    pub fn truncated(&self) -> bool {
+        self.dvcid_truncated || self.tag_truncated
+    }
+
+    /// The element holds a cartridge whose barcode the reply cut before its end: it may have
+    /// one, but it is not known.
+    pub fn barcode_unknown(&self) -> bool {
+        self.tag_truncated && self.full && self.primary_tag.is_none()
+    }
 }
 
 /// One element status page (one element type).
@@ -247,10 +273,10 @@ pub struct ElementPage {
     pub descriptor_length: u16,
     /// The page's byte count as the device announced it.
     pub byte_count: u32,
-    /// The descriptors: the complete ones, then a trailing partial one whose fixed part and
-    /// tags arrived whole (marked [`ElementDescriptor::dvcid_truncated`]).
+    /// The descriptors: the complete ones, then a trailing partial one whose fixed part
+    /// arrived whole (marked [`ElementDescriptor::truncated`]).
     pub descriptors: Vec<ElementDescriptor>,
-    /// A trailing partial descriptor, cut inside its fixed part or a volume tag, was dropped.
+    /// A trailing partial descriptor, cut inside its fixed part, was dropped.
     pub dropped_partial: bool,
 }
 
@@ -265,8 +291,9 @@ pub struct ElementStatus {
     pub byte_count: u32,
     /// The pages.
     pub pages: Vec<ElementPage>,
-    /// The report is not whole: the device announced more than arrived, or a partial
-    /// descriptor was dropped. Continue from the address after the last descriptor.
+    /// The report is not whole: the device announced more than arrived, or the last
+    /// descriptor arrived cut (dropped, or kept marked). Continue from the address after the
+    /// last whole descriptor.
     pub incomplete: bool,
 }
 
@@ -371,8 +398,10 @@ pub fn parse(bytes: &[u8]) -> Result<ElementStatus, ParseError> {
         let mut dropped_partial = false;
         if !pr.is_empty() {
             incomplete = true;
+            // The page announces no descriptor after this one (tgt's cut, not a limit's).
+            let last = announced <= (descriptors.len() + 1) * dl;
             let p = pr.take_up_to(pr.remaining());
-            match parse_partial_descriptor(p, dl, element_type, pvoltag, avoltag) {
+            match parse_partial_descriptor(p, dl, last, element_type, pvoltag, avoltag) {
                 Some(d) => descriptors.push(d),
                 None => dropped_partial = true,
             }
@@ -476,11 +505,13 @@ fn mark_nul_tail(d: &mut ElementDescriptor) {
     }
 }
 
-/// Parses `p`, the first bytes of a descriptor of `dl` bytes, when its fixed part and volume
-/// tags are whole: the identifier area after them is cut, and kept as far as it arrived.
+/// Parses `p`, the first bytes of a descriptor of `dl` bytes, when its fixed part is whole:
+/// cut in the identifier area, that is kept as far as it arrived; cut inside a volume tag,
+/// see [`cut_in_tag`], only when it is the `last` descriptor the page announced.
 fn parse_partial_descriptor(
     p: &[u8],
     dl: usize,
+    last: bool,
     element_type: ElementType,
     pvoltag: bool,
     avoltag: bool,
@@ -505,8 +536,10 @@ fn parse_partial_descriptor(
         len
     } else if rest.len() >= 36 * tags && 36 * tags <= room {
         36
+    } else if last && rest.len() < 36 * tags && room >= 32 * tags {
+        // Cut inside a volume tag.
+        return cut_in_tag(p, room, element_type, pvoltag, avoltag);
     } else {
-        // Cut inside a volume tag: nothing after the fixed part can be trusted.
         return None;
     };
     let head = p.get(..FIXED_LEN + field_len * tags)?;
@@ -530,44 +563,59 @@ fn parse_partial_descriptor(
     Some(d)
 }
 
-fn parse_descriptor(
-    d: &[u8],
+/// A partial descriptor `p` (fixed part whole) cut inside a volume tag field: the fixed part,
+/// the tags that arrived whole, and the cut tag's identifier when it arrived whole.
+fn cut_in_tag(
+    p: &[u8],
+    room: usize,
     element_type: ElementType,
     pvoltag: bool,
     avoltag: bool,
-) -> Result<ElementDescriptor, ParseError> {
-    let mut r = Reader::new(d);
-    let address = r.u16(DESCRIPTOR)?;
-    let flags = r.u8(DESCRIPTOR)?;
-    r.skip(1, DESCRIPTOR)?;
-    let asc = r.u8(DESCRIPTOR)?;
-    let ascq = r.u8(DESCRIPTOR)?;
-    r.skip(3, DESCRIPTOR)?;
-    let b9 = r.u8(DESCRIPTOR)?;
-    let source = r.u16(DESCRIPTOR)?;
-    let rest = &d[r.position()..];
+) -> Option<ElementDescriptor> {
     let tags = usize::from(pvoltag) + usize::from(avoltag);
-    let field_len = tag_field_len(rest, tags);
-    let primary_tag = if pvoltag {
-        read_tag(&mut r, field_len)
-    } else {
-        None
+    let field_len = if room >= 36 * tags { 36 } else { 32 };
+    let fixed = p.get(..FIXED_LEN)?.try_into().ok()?;
+    let mut d = ElementDescriptor {
+        tag_truncated: true,
+        ..fixed_part(fixed, element_type)
     };
-    let alternate_tag = if avoltag {
-        read_tag(&mut r, field_len)
-    } else {
-        None
-    };
-    let device_id = if r.remaining() >= 4 {
-        Designator::read(&mut r.clone())
-            .ok()
-            .filter(|id| !id.value.is_empty())
-    } else {
-        None
-    };
-    Ok(ElementDescriptor {
+    let mut fields = p[FIXED_LEN..].chunks(field_len);
+    for (on, slot) in [
+        (pvoltag, &mut d.primary_tag),
+        (avoltag, &mut d.alternate_tag),
+    ] {
+        if !on {
+            continue;
+        }
+        *slot = match fields.next() {
+            Some(f) if f.len() == field_len => read_tag(&mut Reader::new(f), field_len),
+            Some(f) => cut_identifier(f),
+            None => None,
+        };
+    }
+    Some(d)
+}
+
+/// The tag whose field arrived only as `f` (shorter than the field): its identifier when it
+/// is known to be whole, i.e. all 32 bytes arrived, or what arrived is non-pad characters
+/// followed by pad bytes (SMC: left-aligned, space-padded, no embedded spaces).
+fn cut_identifier(f: &[u8]) -> Option<VolumeTag> {
+    let is_pad = |b: &u8| *b == b' ' || *b == 0;
+    let id = &f[..f.len().min(32)];
+    let whole = id.len() == 32 || id.last().is_some_and(is_pad);
+    let identifier = ascii_field(id);
+    (whole && !identifier.is_empty()).then_some(VolumeTag {
+        identifier,
+        sequence: None,
+    })
+}
+
+/// A descriptor of its fixed part alone, without tags or identifier.
+fn fixed_part(fixed: [u8; FIXED_LEN], element_type: ElementType) -> ElementDescriptor {
+    let [a0, a1, flags, _, asc, ascq, _, _, _, b9, s0, s1] = fixed;
+    ElementDescriptor {
         element_type,
-        address,
+        address: u16::from_be_bytes([a0, a1]),
         full: flags & 0x01 != 0,
         impexp: flags & 0x02 != 0,
         except: flags & 0x04 != 0,
@@ -579,12 +627,40 @@ fn parse_descriptor(
         disabled: b9 & 0x08 != 0,
         invert: b9 & 0x40 != 0,
         medium_type: MediumType(b9 & 0x07),
-        source: (b9 & 0x80 != 0).then_some(source),
-        primary_tag,
-        alternate_tag,
-        device_id,
+        source: (b9 & 0x80 != 0).then_some(u16::from_be_bytes([s0, s1])),
+        primary_tag: None,
+        alternate_tag: None,
+        device_id: None,
         dvcid_truncated: false,
-    })
+        tag_truncated: false,
+    }
+}
+
+fn parse_descriptor(
+    d: &[u8],
+    element_type: ElementType,
+    pvoltag: bool,
+    avoltag: bool,
+) -> Result<ElementDescriptor, ParseError> {
+    let mut r = Reader::new(d);
+    let mut fixed = [0u8; FIXED_LEN];
+    fixed.copy_from_slice(r.take(FIXED_LEN, DESCRIPTOR)?);
+    let mut out = fixed_part(fixed, element_type);
+    let rest = &d[r.position()..];
+    let tags = usize::from(pvoltag) + usize::from(avoltag);
+    let field_len = tag_field_len(rest, tags);
+    if pvoltag {
+        out.primary_tag = read_tag(&mut r, field_len);
+    }
+    if avoltag {
+        out.alternate_tag = read_tag(&mut r, field_len);
+    }
+    if r.remaining() >= 4 {
+        out.device_id = Designator::read(&mut r.clone())
+            .ok()
+            .filter(|id| !id.value.is_empty());
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -809,6 +885,7 @@ mod tests {
                 alternate_tag: None,
                 device_id: None,
                 dvcid_truncated: false,
+                tag_truncated: false,
             }
         );
         assert_eq!(
@@ -968,7 +1045,9 @@ mod tests {
         let cases: &[(&str, &[u8], usize, bool)] = &[
             ("whole", &full, 4, false),
             ("header claims more than sent", &claims_more, 4, true),
-            ("transfer 8 bytes short", &eight_short_transfer, 3, true),
+            // The last one cut in its tag's padding: kept, marked (see
+            // a_last_descriptor_cut_inside_its_volume_tag_keeps_the_element).
+            ("transfer 8 bytes short", &eight_short_transfer, 4, true),
             ("byte counts 8 bytes short", &eight_short_count, 4, false),
             ("page claims more than sent", &page_claims_more, 4, true),
             ("header claims less than sent", &claims_less, 4, false),
@@ -1065,13 +1144,14 @@ mod tests {
                 false,
                 true,
             ),
+            // The tag's padding began: the barcode is whole (tag_truncated_is_kept_...).
             (
                 "cut inside the volume tag",
                 in_tag,
-                &[500],
-                Some(serial1),
+                &[500, 501],
+                None,
                 false,
-                true,
+                false,
                 true,
             ),
             (
@@ -1091,6 +1171,7 @@ mod tests {
             let last = s.descriptors().last().unwrap();
             assert_eq!(last.device_id.as_ref().map(|d| &d.value[..]), id, "{name}");
             assert_eq!(last.dvcid_truncated, truncated, "{name}");
+            assert_eq!(last.tag_truncated, bytes.len() == in_tag.len(), "{name}");
             assert_eq!(s.pages[0].dropped_partial, dropped, "{name}");
             assert_eq!(s.incomplete, incomplete, "{name}");
             // The fixed part and the tag of a kept partial descriptor are read whole.
@@ -1099,7 +1180,7 @@ mod tests {
                 let tag = last.primary_tag.as_ref().map(|t| t.identifier.as_str());
                 assert_eq!(tag, Some("REL003L8"), "{name}");
                 let first = s.descriptors().next().unwrap();
-                assert!(!first.dvcid_truncated, "{name}");
+                assert!(!first.truncated(), "{name}");
                 assert_eq!(first.device_id.as_ref().unwrap().value, serial1, "{name}");
             }
         }
@@ -1113,6 +1194,234 @@ mod tests {
         assert!(d.dvcid_truncated && s.incomplete);
         assert_eq!(d.device_id.as_ref().unwrap().value, b"RE");
         assert_eq!(d.primary_tag.as_ref().unwrap().sequence, None);
+    }
+
+    /// A storage page as tgt 1.0.85 sends it: 4 slots of 48 bytes (12 + a 36-byte tag), the
+    /// byte counts claiming all 4, the transfer `short` bytes short.
+    fn tgt_storage(tags: &[&str], short: usize) -> Vec<u8> {
+        let ds: Vec<D> = (0..tags.len() as u16)
+            .map(|i| match tags[usize::from(i)] {
+                "" => D::at(1000 + i),
+                t => D {
+                    b9: 0x80,
+                    source: 1000 + i,
+                    ..D::full(1000 + i, t)
+                },
+            })
+            .collect();
+        let mut b = report(1000, ds.len() as u16, &[page(ST, true, false, 48, &ds)]);
+        b.truncate(b.len() - short);
+        b
+    }
+
+    #[test]
+    fn a_last_descriptor_cut_inside_its_volume_tag_keeps_the_element() {
+        const L: &str = "REL010L8";
+        const LONG: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ01234"; // 31 characters
+        const FULL32: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
+        let with_alt = |short: usize| {
+            let d = D {
+                alternate: Some("ALT9".into()),
+                ..D::full(1000, "P1")
+            };
+            let mut b = report(1000, 1, &[page(ST, true, true, 84, &[d])]);
+            b.truncate(b.len() - short);
+            b
+        };
+        // (name, bytes, addresses, last primary, last alternate, tag_truncated, dropped,
+        // barcode_unknown)
+        type Case<'a> = (
+            &'a str,
+            Vec<u8>,
+            &'a [u16],
+            Option<&'a str>,
+            Option<&'a str>,
+            bool,
+            bool,
+            bool,
+        );
+        let more_announced = tgt_storage(&["A", "B", "C", L, "E"], 48 + 8);
+        let a4: &[u16] = &[1000, 1001, 1002, 1003];
+        let a3: &[u16] = &[1000, 1001, 1002];
+        let cases: Vec<Case<'_>> = vec![
+            // tgt: the last 8 bytes (4 of padding + the sequence field) are missing.
+            (
+                "tgt: 8 short, in the padding",
+                tgt_storage(&["A", "B", "C", L], 8),
+                a4,
+                Some(L),
+                None,
+                true,
+                false,
+                false,
+            ),
+            // One pad byte after the identifier is enough.
+            (
+                "one pad byte arrived",
+                tgt_storage(&["A", "B", "C", L], 36 - 9),
+                a4,
+                Some(L),
+                None,
+                true,
+                false,
+                false,
+            ),
+            (
+                "cut right after the identifier",
+                tgt_storage(&["A", "B", "C", L], 36 - 8),
+                a4,
+                None,
+                None,
+                true,
+                false,
+                true,
+            ),
+            (
+                "cut mid-identifier",
+                tgt_storage(&["A", "B", "C", L], 36 - 3),
+                a4,
+                None,
+                None,
+                true,
+                false,
+                true,
+            ),
+            (
+                "cut before the tag",
+                tgt_storage(&["A", "B", "C", L], 36),
+                a4,
+                None,
+                None,
+                true,
+                false,
+                true,
+            ),
+            (
+                "31 characters, one pad byte",
+                tgt_storage(&["A", "B", "C", LONG], 4),
+                a4,
+                Some(LONG),
+                None,
+                true,
+                false,
+                false,
+            ),
+            (
+                "all 32 characters arrived",
+                tgt_storage(&["A", "B", "C", FULL32], 4),
+                a4,
+                Some(FULL32),
+                None,
+                true,
+                false,
+                false,
+            ),
+            (
+                "an empty slot: blank tag",
+                tgt_storage(&["A", "B", "C", ""], 8),
+                a4,
+                None,
+                None,
+                true,
+                false,
+                false,
+            ),
+            (
+                "cut inside the fixed part",
+                tgt_storage(&["A", "B", "C", L], 37),
+                a3,
+                Some("C"),
+                None,
+                false,
+                true,
+                false,
+            ),
+            (
+                "whole",
+                tgt_storage(&["A", "B", "C", L], 0),
+                a4,
+                Some(L),
+                None,
+                false,
+                false,
+                false,
+            ),
+            // Cut in its padding, but the page announces a 5th slot: a limit's cut, dropped.
+            (
+                "more announced after it",
+                more_announced,
+                a3,
+                Some("C"),
+                None,
+                false,
+                true,
+                false,
+            ),
+            // Two tags: a cut alternate keeps the whole primary with its sequence.
+            (
+                "alternate cut in its padding",
+                with_alt(8),
+                &[1000],
+                Some("P1"),
+                Some("ALT9"),
+                true,
+                false,
+                false,
+            ),
+            (
+                "alternate cut mid-identifier",
+                with_alt(36 - 2),
+                &[1000],
+                Some("P1"),
+                None,
+                true,
+                false,
+                false,
+            ),
+            (
+                "primary cut in its padding",
+                with_alt(36 + 8),
+                &[1000],
+                Some("P1"),
+                None,
+                true,
+                false,
+                false,
+            ),
+        ];
+        for (name, bytes, addrs, primary, alternate, cut, dropped, unknown) in cases {
+            let s = parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let got: Vec<u16> = s.descriptors().map(|d| d.address).collect();
+            assert_eq!(got, addrs, "{name}");
+            assert_eq!(s.incomplete, cut || dropped, "{name}");
+            assert_eq!(s.pages[0].dropped_partial, dropped, "{name}");
+            let last = s.descriptors().last().unwrap();
+            let id = |t: &Option<VolumeTag>| t.as_ref().map(|t| t.identifier.clone());
+            assert_eq!(id(&last.primary_tag).as_deref(), primary, "{name}");
+            assert_eq!(id(&last.alternate_tag).as_deref(), alternate, "{name}");
+            assert_eq!(last.tag_truncated, cut, "{name}");
+            assert!(!last.dvcid_truncated && last.device_id.is_none(), "{name}");
+            assert_eq!(last.barcode_unknown(), unknown, "{name}");
+            // The fixed part of a kept cut descriptor is read whole.
+            assert_eq!(last.full, !name.contains("empty slot"), "{name}");
+            if cut {
+                let seq = last.primary_tag.as_ref().map(|t| t.sequence);
+                let want_seq = if name.starts_with("alternate") {
+                    Some(Some(1))
+                } else {
+                    primary.map(|_| None)
+                };
+                assert_eq!(seq, want_seq, "{name}: sequence");
+                assert_eq!(
+                    last.alternate_tag.as_ref().and_then(|t| t.sequence),
+                    None,
+                    "{name}"
+                );
+            }
+            if last.full && addrs.len() == 4 {
+                assert_eq!((last.source, last.access), (Some(1003), true), "{name}");
+            }
+        }
     }
 
     #[test]
