@@ -92,10 +92,18 @@ impl Client {
         let request = Request { id, session, call };
         let body = serde_json::to_vec(&request)
             .map_err(|e| Status::invalid_parameter(format!("cannot encode the request: {e}")))?;
-        wire::write_frame_sync(&mut self.stream, &body).map_err(broken)?;
-        let frame = wire::read_frame_sync(&mut self.stream)
-            .map_err(broken)?
-            .ok_or_else(|| Status::not_connected("the daemon closed the connection"))?;
+        let sent = wire::write_frame_sync(&mut self.stream, &body);
+        // A daemon that refuses a connection (ERROR_BUSY over the connection limit) answers
+        // and closes at once; our write may then fail with EPIPE while its reply already waits
+        // in our receive buffer. Read it before reporting a broken connection.
+        let frame = match wire::read_frame_sync(&mut self.stream) {
+            Ok(Some(frame)) => frame,
+            Ok(None) => {
+                sent.map_err(broken)?;
+                return Err(Status::not_connected("the daemon closed the connection"));
+            }
+            Err(e) => return Err(broken(sent.err().unwrap_or(e))),
+        };
         let reply: Reply = serde_json::from_slice(&frame).map_err(|e| {
             Status::invalid_parameter(format!("the daemon sent a malformed reply: {e}"))
         })?;
