@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::util::{self, layouts_in, quirk_layout, reel, repo, sim_layout};
+use crate::util::{self, discover_sim, layouts_in, quirk_layout, reel, repo, sim_layout};
 
 /// What a layout file says the library holds (sim-layout.md), read independently of the
 /// simulator.
@@ -373,13 +373,7 @@ fn check_cost(x: &Expected, layout: &Path, doc: &Value) {
 }
 
 fn discover_json(layout: &Path) -> Value {
-    let run = reel(&[
-        "discover".as_ref(),
-        "--sim".as_ref(),
-        layout.as_os_str(),
-        "--json".as_ref(),
-        "--stats".as_ref(),
-    ]);
+    let run = discover_sim(layout, &["--json", "--stats"]);
     run.expect_code(0);
     run.json()
 }
@@ -408,12 +402,7 @@ fn every_quirk_layout() {
 #[test]
 fn an_empty_drive_bay_is_null_with_a_warning() {
     let l = quirk_layout("empty-bay");
-    let run = reel(&[
-        "discover".as_ref(),
-        "--sim".as_ref(),
-        l.as_os_str(),
-        "--json".as_ref(),
-    ]);
+    let run = discover_sim(&l, &["--json"]);
     run.expect_code(0);
     let doc = run.json();
     assert!(doc["libraries"][0]["drives"][1]["device"].is_null());
@@ -442,12 +431,7 @@ fn no_barcode_reader_still_knows_the_loaded_cartridge_from_its_mam() {
 #[test]
 fn tgt_like_changer_falls_back_to_the_lto_table_and_says_so() {
     let l = quirk_layout("tgt-like");
-    let run = reel(&[
-        "discover".as_ref(),
-        "--sim".as_ref(),
-        l.as_os_str(),
-        "--json".as_ref(),
-    ]);
+    let run = discover_sim(&l, &["--json"]);
     run.expect_code(0);
     assert!(run.stderr.contains("LTO table"), "{}", run.stderr);
     let doc = run.json();
@@ -511,12 +495,7 @@ fn the_human_report_shows_the_library() {
 #[test]
 fn stats_go_to_stderr_in_the_contract_form() {
     let l = sim_layout("default");
-    let run = reel(&[
-        "discover".as_ref(),
-        "--sim".as_ref(),
-        l.as_os_str(),
-        "--stats".as_ref(),
-    ]);
+    let run = discover_sim(&l, &["--stats"]);
     run.expect_code(0);
     let first = run
         .stderr
@@ -542,12 +521,7 @@ fn failures_follow_the_contract() {
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[changer]\nserial = \"X\"\nbogus_key = 1\n").unwrap();
     for (layout, code) in [(&missing, 2), (&bad, 2)] {
-        let run = reel(&[
-            "discover".as_ref(),
-            "--sim".as_ref(),
-            layout.as_os_str(),
-            "--json".as_ref(),
-        ]);
+        let run = discover_sim(layout, &["--json"]);
         run.expect_code(code);
         let doc = run.json();
         assert!(doc["error"]["name"].is_string(), "{doc}");
@@ -623,14 +597,7 @@ fn a_dead_socket_is_a_clear_failure() {
 #[test]
 fn rescan_initializes_element_status_first_with_progress() {
     let l = sim_layout("default");
-    let run = reel(&[
-        "discover".as_ref(),
-        "--sim".as_ref(),
-        l.as_os_str(),
-        "--rescan".as_ref(),
-        "--json".as_ref(),
-        "--stats".as_ref(),
-    ]);
+    let run = discover_sim(&l, &["--rescan", "--json", "--stats"]);
     run.expect_code(0);
     let doc = run.json();
     let init = doc["stats"]["by_command"]["INITIALIZE ELEMENT STATUS"].as_u64();
@@ -718,12 +685,7 @@ fn the_document_has_every_member_of_cli_md() {
     }
     // Without --stats there is no stats member.
     let l = sim_layout("default");
-    let run = reel(&[
-        "discover".as_ref(),
-        "--sim".as_ref(),
-        l.as_os_str(),
-        "--json".as_ref(),
-    ]);
+    let run = discover_sim(&l, &["--json"]);
     assert!(run.json().get("stats").is_none());
 }
 
@@ -797,12 +759,7 @@ fn a_cut_density_report_falls_back_to_the_lto_table_and_says_so() {
     let l = dir.path().join("cut.toml");
     let text = std::fs::read_to_string(sim_layout("default")).unwrap();
     std::fs::write(&l, text + "\n[quirks]\nmax_allocation_length = 200\n").unwrap();
-    let run = reel(&[
-        "discover".as_ref(),
-        "--sim".as_ref(),
-        l.as_os_str(),
-        "--json".as_ref(),
-    ]);
+    let run = discover_sim(&l, &["--json"]);
     run.expect_code(0);
     assert!(
         run.stderr

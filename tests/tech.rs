@@ -7,17 +7,12 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use crate::util::{quirk_layout, reel, sim_layout, tempdir, Run};
+use crate::util::{discover_sim, quirk_layout, reel, sim_layout, tempdir, Run};
 
 #[test]
 fn a_cut_last_drive_identifier_still_matches_its_drive_with_a_warning() {
     let l = quirk_layout("tgt-truncated");
-    let run = reel(&[
-        "discover".as_ref(),
-        "--sim".as_ref(),
-        l.as_os_str(),
-        "--json".as_ref(),
-    ]);
+    let run = discover_sim(&l, &["--json"]);
     run.expect_code(0);
     let doc = run.json();
     let drives = &doc["libraries"][0]["drives"];

@@ -77,6 +77,14 @@ pub fn reel<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
         .into()
 }
 
+/// Runs `reel discover --sim LAYOUT` followed by `flags` (e.g. `--json`, `--stats`).
+pub fn discover_sim(layout: &Path, flags: &[&str]) -> Run {
+    let mut args: Vec<&std::ffi::OsStr> =
+        vec!["discover".as_ref(), "--sim".as_ref(), layout.as_os_str()];
+    args.extend(flags.iter().map(std::ffi::OsStr::new));
+    reel(&args)
+}
+
 /// A temporary directory, removed on drop.
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
