@@ -191,12 +191,7 @@ impl State {
         } else {
             r[0] = (r.len() - 1).min(255) as u8;
         }
-        Outcome::Good(put(
-            data,
-            &r,
-            alloc,
-            self.layout.quirks.max_allocation_length,
-        ))
+        Outcome::Good(self.reply(data, &r, alloc))
     }
 
     /// A changer mode page, page code and length bytes included.

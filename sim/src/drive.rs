@@ -264,12 +264,7 @@ impl State {
             }
             r[0] = (r.len() - 1) as u8;
         }
-        Ok(put(
-            data,
-            &r,
-            alloc,
-            self.layout.quirks.max_allocation_length,
-        ))
+        Ok(self.reply(data, &r, alloc))
     }
 
     fn read_position(
@@ -392,12 +387,7 @@ impl State {
         }
         let n = (r.len() - 2) as u16;
         r[0..2].copy_from_slice(&n.to_be_bytes());
-        Ok(put(
-            data,
-            &r,
-            alloc,
-            self.layout.quirks.max_allocation_length,
-        ))
+        Ok(self.reply(data, &r, alloc))
     }
 
     fn log_sense(
@@ -430,12 +420,7 @@ impl State {
             }
             _ => return Err(SimSense::invalid_cdb_field(2, Some(5))),
         };
-        Ok(put(
-            data,
-            &r,
-            alloc,
-            self.layout.quirks.max_allocation_length,
-        ))
+        Ok(self.reply(data, &r, alloc))
     }
 
     /// The cartridge's attributes as the drive reports them: (id, READ ONLY | format, value).
@@ -523,12 +508,7 @@ impl State {
         }
         let n = (r.len() - 4) as u32;
         r[0..4].copy_from_slice(&n.to_be_bytes());
-        Ok(put(
-            data,
-            &r,
-            alloc,
-            self.layout.quirks.max_allocation_length,
-        ))
+        Ok(self.reply(data, &r, alloc))
     }
 
     fn write_attribute(

@@ -429,6 +429,13 @@ pub(crate) fn put(data: &mut DataDirection<'_>, reply: &[u8], alloc: usize, max:
     }
 }
 
+impl State {
+    /// [`put`] under the layout's `max_allocation_length` quirk: every reply goes through here.
+    pub(crate) fn reply(&self, data: &mut DataDirection<'_>, reply: &[u8], alloc: usize) -> usize {
+        put(data, reply, alloc, self.layout.quirks.max_allocation_length)
+    }
+}
+
 struct Shared {
     state: Mutex<State>,
     /// The robot (and tape mechanisms): one mechanical operation at a time.
