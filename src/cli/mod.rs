@@ -6,6 +6,7 @@ mod args;
 mod client;
 mod devices;
 mod discover;
+mod mounts;
 mod moves;
 mod output;
 mod serve;
@@ -56,6 +57,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Lock(a) => tech::lock(a, true, json),
         Command::Unlock(a) => tech::lock(a, false, json),
         Command::Exchange(a) => tech::exchange(a, json),
+        Command::Mount(a) => mounts::mount(a, json),
+        Command::Dismount(a) => mounts::dismount(a, json),
+        Command::Requests(a) => mounts::requests(a, json),
+        Command::Watch(a) => mounts::watch(a),
+        Command::Status(a) => mounts::status(a, json),
+        Command::Metrics(a) => mounts::metrics(a),
     }
 }
 

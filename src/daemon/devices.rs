@@ -1,30 +1,32 @@
-//! The daemon's hold on its devices: one thread owns the device backend and runs discovery
-//! jobs one at a time.
+//! The daemon's hold on its devices: the [`Controller`] built at start-up from one discovery
+//! run, and what that run found beyond the libraries (unmatched drives, warnings).
 //!
-//! A medium changer has one robot, so everything that talks to a changer is serialized here;
-//! the thread also keeps SG_IO off tokio's workers. The daemon's only device work today is
-//! discovery (start-up and `library --rescan`), which reads every changer of the backend in
-//! one pass, so one actor for the whole backend is the per-changer serialization. Drives
-//! need no lock of their own yet: the daemon issues drive commands only inside discovery.
+//! The controller owns every changer (one worker each: the picker) and every drive (one worker
+//! each); nothing else in the daemon sends SCSI commands. Start-up runs discovery once — the
+//! one reconciling inventory after a crash — and never again; `library --rescan` re-reads the
+//! element status through the controller's own changer workers.
 
-use std::sync::mpsc;
-use std::sync::Mutex;
-use std::thread;
+use reel_hw::AnyTransport;
 
-use serde_json::Value;
-
+use crate::controller::Controller;
+use crate::discovery::Inventory;
 use crate::media::MediaType;
 
-use super::wire::Status;
+/// The controller over run-time-chosen transports.
+pub type DeviceController = Controller<AnyTransport>;
 
-/// What discovery found, as the daemon needs it.
-#[derive(Debug, Clone, Default)]
-pub struct Discovered {
-    /// The cli.md `discover` document (served by `library`).
-    pub document: Value,
-    /// Each library's changer serial and the media types its drives can read.
-    pub libraries: Vec<DiscoveredLibrary>,
+/// What start-up produced: discovery's report and the controller that took the devices over.
+#[derive(Debug)]
+pub struct Startup {
+    /// The discovery report start-up ran on (identities, unmatched drives, warnings).
+    pub inventory: Inventory,
+    /// The controller.
+    pub controller: DeviceController,
 }
+
+/// Runs discovery and starts the controller (on a blocking thread). The error is a message
+/// for the operator.
+pub type StartFn = Box<dyn FnOnce() -> Result<Startup, String> + Send>;
 
 /// One library as the pool layer registers it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,104 +43,19 @@ pub struct DiscoveredLibrary {
     pub media_types: Vec<MediaType>,
 }
 
-/// Runs discovery on the backend; `true` asks for INITIALIZE ELEMENT STATUS first.
-/// The error is a message for the operator.
-pub type DiscoverFn = Box<dyn FnMut(bool) -> Result<Discovered, String> + Send>;
-
-type Job = (bool, mpsc::SyncSender<Result<Discovered, String>>);
-
-/// The device actor: send it a job, wait for the answer.
-#[derive(Debug)]
-pub struct Devices {
-    jobs: Mutex<mpsc::Sender<Job>>,
-}
-
-impl Devices {
-    /// Starts the thread that owns `discover`.
-    ///
-    /// # Errors
-    /// When the thread cannot be started.
-    pub fn start(mut discover: DiscoverFn) -> std::io::Result<Devices> {
-        let (tx, rx) = mpsc::channel::<Job>();
-        thread::Builder::new()
-            .name("reel-devices".into())
-            .spawn(move || {
-                for (rescan, reply) in rx {
-                    let _ = reply.send(discover(rescan));
-                }
-            })?;
-        Ok(Devices {
-            jobs: Mutex::new(tx),
-        })
-    }
-
-    /// Runs discovery on the actor's thread and waits for it (call from blocking code).
-    ///
-    /// # Errors
-    /// `ERROR_DEVICE_NOT_AVAILABLE` (4319) with discovery's message, or when the actor is gone.
-    pub fn discover(&self, rescan: bool) -> Result<Discovered, Status> {
-        let (tx, rx) = mpsc::sync_channel(1);
-        let sent = self
-            .jobs
-            .lock()
-            .map_err(|_| gone())?
-            .send((rescan, tx))
-            .is_ok();
-        if !sent {
-            return Err(gone());
-        }
-        rx.recv()
-            .map_err(|_| gone())?
-            .map_err(|m| Status::new("ERROR_DEVICE_NOT_AVAILABLE", 4319, m))
-    }
-}
-
-fn gone() -> Status {
-    Status::new(
-        "ERROR_DEVICE_NOT_AVAILABLE",
-        4319,
-        "the device thread stopped; restart the daemon",
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-
-    #[test]
-    fn jobs_run_one_at_a_time_in_order() {
-        let busy = Arc::new(AtomicUsize::new(0));
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let (b, s) = (busy.clone(), seen.clone());
-        let devices = Arc::new(
-            Devices::start(Box::new(move |rescan| {
-                assert_eq!(b.fetch_add(1, Ordering::SeqCst), 0, "two jobs at once");
-                std::thread::sleep(std::time::Duration::from_millis(2));
-                s.lock().unwrap().push(rescan);
-                b.fetch_sub(1, Ordering::SeqCst);
-                if rescan {
-                    Err("robot jammed".into())
-                } else {
-                    Ok(Discovered::default())
-                }
-            }))
-            .unwrap(),
-        );
-        let threads: Vec<_> = (0..8)
-            .map(|i| {
-                let d = devices.clone();
-                std::thread::spawn(move || d.discover(i % 2 == 1))
+impl DiscoveredLibrary {
+    /// The registration facts of each library of `inventory`.
+    pub fn all(inventory: &Inventory) -> Vec<DiscoveredLibrary> {
+        inventory
+            .libraries
+            .iter()
+            .map(|l| DiscoveredLibrary {
+                serial: l.serial().to_owned(),
+                vendor: l.changer.vendor.clone(),
+                product: l.changer.product.clone(),
+                revision: l.changer.revision.clone(),
+                media_types: l.detected_media_types(),
             })
-            .collect();
-        let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
-        assert_eq!(seen.lock().unwrap().len(), 8);
-        for (i, r) in results.iter().enumerate() {
-            match r {
-                Ok(_) => assert_eq!(i % 2, 0),
-                Err(s) => assert_eq!((s.code, s.message.as_str()), (4319, "robot jammed")),
-            }
-        }
+            .collect()
     }
 }

@@ -7,8 +7,11 @@
 //!   timeouts against hostile clients, clean shutdown.
 //! - [`client`]: the blocking client the CLI, the tests and the benchmark use.
 //!
+//! - [`devices`]: what start-up produced: discovery's report and the [`crate::controller`]
+//!   that owns every changer and drive.
+//!
 //! What it is not: the pool rules (see [`crate::pool`]) or device access (see
-//! [`crate::discovery`]); the daemon only carries calls to them and serializes device work.
+//! [`crate::controller`]); the daemon only carries calls to them.
 
 pub mod client;
 pub mod devices;
@@ -18,7 +21,7 @@ pub mod server;
 pub mod wire;
 
 pub use client::Client;
-pub use devices::{Devices, DiscoverFn, Discovered, DiscoveredLibrary};
+pub use devices::{DeviceController, DiscoveredLibrary, StartFn, Startup};
 pub use peer::PeerIdentity;
 pub use server::{bind, serve, Backend, Bound, Config, StartError};
 pub use wire::{Call, Status};

@@ -4,18 +4,21 @@
 //! Every RSM error crosses the wire in one place ([`status_of`]): its Win32 name, number and
 //! text.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use tracing::{info, warn};
 
+use crate::controller::{ControlError, MediumRef, MountOptions};
+use crate::discovery::{Inventory, Location};
 use crate::media::MediaTypeRef;
 use crate::pool::{
     self, Identity, LibraryIdentity, Rsm, RsmError, SecurityDescriptor, SessionId, NTMS_CREATE_NEW,
     NTMS_ENUM_DEFAULT, NTMS_ENUM_ROOTPOOL, NTMS_OPEN_ALWAYS, NTMS_OPEN_EXISTING,
 };
 
-use super::devices::{Devices, Discovered};
+use super::devices::{DeviceController, DiscoveredLibrary, StartFn};
 use super::peer::PeerIdentity;
 use super::server::Backend;
 use super::wire::{
@@ -23,12 +26,20 @@ use super::wire::{
     Status, WireSecurity,
 };
 
+/// What start-up produced.
+#[derive(Debug)]
+struct Started {
+    controller: DeviceController,
+    inventory: Inventory,
+    libraries: Vec<DiscoveredLibrary>,
+}
+
 /// The RSM service as the daemon serves it.
 #[derive(Debug)]
 pub struct RsmBackend {
     rsm: Arc<Rsm>,
-    devices: Devices,
-    inventory: RwLock<Arc<Discovered>>,
+    started: OnceLock<Started>,
+    since: std::time::Instant,
 }
 
 /// The wire form of a pool-layer error.
@@ -36,8 +47,24 @@ pub fn status_of(e: &RsmError) -> Status {
     Status::new(e.name(), e.code(), e.to_string())
 }
 
+/// The wire form of a controller error, with the device's decoded sense when there is one.
+pub fn status_of_control(e: &ControlError) -> Status {
+    let code = e.code();
+    let mut s = Status::new(
+        code.name().unwrap_or("ERROR_UNKNOWN"),
+        code.0,
+        e.to_string(),
+    );
+    s.sense = e.sense().map(super::wire::WireSense::from);
+    s
+}
+
 fn rsm<T>(r: Result<T, RsmError>) -> Result<T, Status> {
     r.map_err(|e| status_of(&e))
+}
+
+fn ctl<T>(r: Result<T, ControlError>) -> Result<T, Status> {
+    r.map_err(|e| status_of_control(&e))
 }
 
 fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, Status> {
@@ -50,14 +77,27 @@ fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, Status> {
     })
 }
 
+fn location(text: &str) -> Result<Location, Status> {
+    text.parse()
+        .map_err(|e: crate::discovery::LocationError| Status::invalid_parameter(e.to_string()))
+}
+
+/// A medium argument: an element (`slot:1000`) or a barcode.
+fn medium_ref(text: &str) -> MediumRef {
+    match text.parse::<Location>() {
+        Ok(l) => MediumRef::At(l),
+        Err(_) => MediumRef::Barcode(text.to_owned()),
+    }
+}
+
 impl RsmBackend {
-    /// A backend over an open pool service and the device actor. Not ready until
+    /// A backend over an open pool service. Not ready until
     /// [`initialize`](Self::initialize) has run.
-    pub fn new(rsm: Arc<Rsm>, devices: Devices) -> RsmBackend {
+    pub fn new(rsm: Arc<Rsm>) -> RsmBackend {
         RsmBackend {
             rsm,
-            devices,
-            inventory: RwLock::new(Arc::new(Discovered::default())),
+            started: OnceLock::new(),
+            since: std::time::Instant::now(),
         }
     }
 
@@ -66,22 +106,20 @@ impl RsmBackend {
         &self.rsm
     }
 
-    /// Start-up: discovery, then every library and its media types (and so their system
-    /// pools) registered, then the service marked ready. Blocking.
+    /// The controller, once start-up is done.
+    pub fn controller(&self) -> Option<&DeviceController> {
+        self.started.get().map(|s| &s.controller)
+    }
+
+    /// Start-up: discovery and the controller (`start`), then every library and its media
+    /// types (and so their system pools) registered, then the service marked ready. Blocking.
     ///
     /// # Errors
     /// Discovery's failure, or the database's.
-    pub fn initialize(&self) -> Result<(), Status> {
-        self.refresh(false)?;
-        self.rsm.set_ready(true);
-        info!("ready");
-        Ok(())
-    }
-
-    /// Runs discovery on the device thread, registers what it found and caches it.
-    fn refresh(&self, rescan: bool) -> Result<Arc<Discovered>, Status> {
-        let found = self.devices.discover(rescan)?;
-        for lib in &found.libraries {
+    pub fn initialize(&self, start: StartFn) -> Result<(), Status> {
+        let startup = start().map_err(|m| Status::new("ERROR_DEVICE_NOT_AVAILABLE", 4319, m))?;
+        let libraries = DiscoveredLibrary::all(&startup.inventory);
+        for lib in &libraries {
             let identity = LibraryIdentity {
                 serial: lib.serial.clone(),
                 vendor: lib.vendor.clone(),
@@ -91,19 +129,84 @@ impl RsmBackend {
             rsm(self.rsm.register_library(&identity, &lib.media_types))?;
             info!(serial = %lib.serial, media_types = ?lib.media_types, "library registered");
         }
-        if found.libraries.is_empty() {
+        if libraries.is_empty() {
             warn!("discovery found no library: only pools of pools can be created");
         }
-        let found = Arc::new(found);
-        *self.inventory.write().unwrap_or_else(|p| p.into_inner()) = found.clone();
-        Ok(found)
+        let _ = self.started.set(Started {
+            controller: startup.controller,
+            inventory: startup.inventory,
+            libraries,
+        });
+        self.rsm.set_ready(true);
+        info!("ready");
+        Ok(())
     }
 
-    fn inventory(&self) -> Arc<Discovered> {
-        self.inventory
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+    /// Stops the controller's workers (service stop: queued work is dropped).
+    pub fn stop(&self) {
+        if let Some(c) = self.controller() {
+            c.stop();
+        }
+    }
+
+    fn started(&self) -> Result<&Started, Status> {
+        self.started
+            .get()
+            .ok_or_else(|| Status::not_ready("the service is still initializing: retry shortly"))
+    }
+
+    /// The `library` document: discovery's report with the libraries as the controller's
+    /// models know them now.
+    fn library_document(&self, rescan: bool) -> Result<Value, Status> {
+        let started = self.started()?;
+        let c = &started.controller;
+        if rescan {
+            for i in 0..started.libraries.len() {
+                ctl(c.rescan(i, true))?;
+            }
+        }
+        let doc = Inventory {
+            libraries: c.models().iter().map(|m| m.render()).collect(),
+            unmatched_drives: started.inventory.unmatched_drives.clone(),
+            warnings: started.inventory.warnings.clone(),
+            stats: None,
+        };
+        to_value(&doc)
+    }
+
+    /// Technician commands (moves, DismountNtmsDrive) need an administrator or the daemon's
+    /// own uid until libraries carry access lists [design].
+    fn technician(&self, s: SessionId) -> Result<(), Status> {
+        let who = rsm(self.rsm.session_identity(s))?;
+        let config = self.rsm.config();
+        if who.is_admin(config.admin_gid) || config.system_uid == Some(who.uid) {
+            Ok(())
+        } else {
+            Err(Status::new(
+                "ERROR_ACCESS_DENIED",
+                5,
+                "technician commands need root, the admin group or the daemon's own user",
+            ))
+        }
+    }
+
+    fn status(&self) -> Result<Value, Status> {
+        let ready = self.rsm.is_ready();
+        let mut status = json!({
+            "ready": ready,
+            "version": env!("CARGO_PKG_VERSION"),
+            "uptime_s": self.since.elapsed().as_secs(),
+            "libraries": [],
+            "scsi": {"commands": 0, "by_command": {}},
+        });
+        if let Ok(started) = self.started() {
+            let c = started.controller.status();
+            status["libraries"] = to_value(&c.libraries)?;
+            status["scsi"] = to_value(&c.scsi)?;
+            status["mounts"] = json!({"completed": c.mounts, "failed": c.mounts_failed,
+                                      "dismounts": c.dismounts});
+        }
+        Ok(json!({ "status": status }))
     }
 
     /// Session, then readiness: what every call that reaches no pool function checks.
@@ -179,11 +282,10 @@ impl RsmBackend {
     }
 
     fn media_types(&self) -> MediaTypes {
-        let inv = self.inventory();
+        let libs: &[DiscoveredLibrary] = self.started.get().map_or(&[], |s| &s.libraries);
         let mut entries: Vec<MediaTypeEntry> = Vec::new();
         for t in crate::media::MediaType::all() {
-            let libraries: Vec<String> = inv
-                .libraries
+            let libraries: Vec<String> = libs
                 .iter()
                 .filter(|l| l.media_types.contains(t))
                 .map(|l| l.serial.clone())
@@ -227,6 +329,102 @@ fn descriptor(w: WireSecurity, owner: u32) -> Result<SecurityDescriptor, Status>
     Ok(SecurityDescriptor::new(owner, entries))
 }
 
+impl RsmBackend {
+    /// The calls the controller answers.
+    fn device_call(&self, s: SessionId, call: Call) -> Result<Value, Status> {
+        self.begin(s)?;
+        let c = &self.started()?.controller;
+        match call {
+            Call::MoveElement {
+                library,
+                from,
+                to,
+                priority,
+            } => {
+                self.technician(s)?;
+                let (from, to) = (location(&from)?, location(&to)?);
+                let done = ctl(c.move_element(library.as_deref(), from, to, priority))?;
+                Ok(json!({ "moved": done }))
+            }
+            Call::Requests { all } => Ok(json!({ "requests": c.requests(all) })),
+            Call::CancelRequest { id } => {
+                ctl(c.cancel(id))?;
+                Ok(json!({}))
+            }
+            Call::OpenNotification { types } => Ok(json!({ "channel": c.hub().open(types) })),
+            Call::CloseNotification { channel } => {
+                if c.hub().close(channel) {
+                    Ok(json!({}))
+                } else {
+                    Err(Status::invalid_handle(format!(
+                        "no notification channel {channel}"
+                    )))
+                }
+            }
+            Call::WaitNotification {
+                channel,
+                timeout_ms,
+            } => {
+                let wait = Duration::from_millis(timeout_ms.min(60_000));
+                match c.hub().wait(channel, wait) {
+                    Ok(Some(events)) => Ok(json!({ "events": events })),
+                    Ok(None) => Err(Status::invalid_handle(format!(
+                        "no notification channel {channel}"
+                    ))),
+                    Err(e) => Err(Status::new("ERROR_NO_DATA", 232, e.to_string())),
+                }
+            }
+            Call::Mount {
+                media,
+                read: _,
+                write,
+                drive,
+                priority,
+                timeout_ms,
+                error_if_unavailable,
+                error_if_offline: _,
+                nowait,
+            } => {
+                let refs: Vec<MediumRef> = media.iter().map(|m| medium_ref(m)).collect();
+                let opts = MountOptions {
+                    write,
+                    error_if_unavailable,
+                    drive,
+                    priority,
+                    timeout: timeout_ms.map(Duration::from_millis),
+                    library: None,
+                };
+                if nowait {
+                    let id = ctl(c.mount_nowait(&refs, &opts, s.0))?;
+                    let state = c.request(id).map(|r| r.state);
+                    return Ok(json!({ "request": {"id": id, "state": state} }));
+                }
+                let mounted = ctl(c.mount(&refs, &opts, s.0))?;
+                let list: Vec<Value> = mounted
+                    .into_iter()
+                    .map(|m| {
+                        json!({"lmid": null, "medium": m.medium, "barcode": m.barcode,
+                               "drive": m.drive})
+                    })
+                    .collect();
+                Ok(json!({ "mounted": list }))
+            }
+            Call::Dismount { media, deferred } => {
+                let refs: Vec<MediumRef> = media.iter().map(|m| medium_ref(m)).collect();
+                Ok(json!({ "dismounted": ctl(c.dismount(&refs, deferred, s.0))? }))
+            }
+            Call::DismountDrive { drive } => {
+                self.technician(s)?;
+                Ok(json!({ "dismounted": [ctl(c.dismount_drive(&drive))?] }))
+            }
+            other => Err(Status::invalid_parameter(format!(
+                "{} is not a device call",
+                other.name()
+            ))),
+        }
+    }
+}
+
 impl Backend for RsmBackend {
     type Session = SessionId;
 
@@ -238,6 +436,9 @@ impl Backend for RsmBackend {
     }
 
     fn close_session(&self, session: SessionId) {
+        if let Some(c) = self.controller() {
+            c.end_session(session.0);
+        }
         let _ = self.rsm.close_session(session);
     }
 
@@ -251,6 +452,12 @@ impl Backend for RsmBackend {
             | Call::GetObjectSecurity { .. }
             | Call::MediaTypes {} => true,
             Call::Library { rescan } => !rescan,
+            Call::Status {}
+            | Call::Metrics {}
+            | Call::Requests { .. }
+            | Call::CancelRequest { .. }
+            | Call::OpenNotification { .. }
+            | Call::CloseNotification { .. } => true,
             Call::CreateMediaPool { action, .. } => *action == CreateDisposition::OpenExisting,
             _ => false,
         }
@@ -340,13 +547,26 @@ impl Backend for RsmBackend {
             }
             Call::Library { rescan } => {
                 self.begin(s)?;
-                let inv = if rescan {
-                    self.refresh(true)?
-                } else {
-                    self.inventory()
-                };
-                Ok(inv.document.clone())
+                self.library_document(rescan)
             }
+            Call::Status {} => {
+                rsm(self.rsm.session_identity(s))?;
+                self.status()
+            }
+            Call::Metrics {} => {
+                rsm(self.rsm.session_identity(s))?;
+                let ready = self.rsm.is_ready();
+                let text = match self.started() {
+                    Ok(st) => st.controller.metrics(ready),
+                    Err(_) => format!(
+                        "# HELP reel_ready 1 once discovery and registration are done.\n\
+                         # TYPE reel_ready gauge\nreel_ready {}\n",
+                        u8::from(ready)
+                    ),
+                };
+                Ok(json!({ "text": text }))
+            }
+            call => self.device_call(s, call),
         }
     }
 }
