@@ -6,6 +6,7 @@ mod fuzz_corpus;
 mod moves;
 mod pools;
 mod quirks;
+mod shell;
 mod short_reply;
 mod tech;
 mod util;
