@@ -3,10 +3,12 @@
 mod daemon;
 mod discover;
 mod fuzz_corpus;
+mod harden;
 mod mounts;
 mod moves;
 mod pools;
 mod quirks;
+mod shell;
 mod short_reply;
 mod tech;
 mod util;
