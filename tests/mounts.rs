@@ -779,3 +779,54 @@ fn sd_notify_ready_once_discovery_is_done() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn the_catalogue_follows_mounts_and_the_omid_is_written_on_the_scheduler() {
+    let tmp = util::tempdir();
+    let d = Serve::sim(tmp.path(), "");
+    let shown = d.reel(&["media", "show", "MNT005L8", "--json"]).json();
+    let id = shown["medium"]["id"].as_str().unwrap().to_owned();
+    // Mount by the medium's id: the catalogue answers where it is and records the mount.
+    let mut c = d.client();
+    let m = c.call_value(mount_args(&id)).unwrap();
+    assert_eq!(m["mounted"][0]["medium"], json!(id));
+    assert_eq!(m["mounted"][0]["barcode"], "MNT005L8");
+    let shown = d.reel(&["media", "show", &id, "--json"]).json();
+    assert_eq!(
+        (
+            shown["medium"]["location"].clone(),
+            shown["medium"]["state"].clone()
+        ),
+        (
+            json!({"library": "MNTLIB01", "type": "drive", "address": 500}),
+            json!("loaded")
+        )
+    );
+    c.call_value(dismount_call(&[&id], false)).unwrap();
+    settle(&mut c);
+    let shown = d.reel(&["media", "show", &id, "--json"]).json();
+    assert_eq!(
+        (
+            shown["medium"]["location"].clone(),
+            shown["medium"]["state"].clone()
+        ),
+        (
+            json!({"library": "MNTLIB01", "type": "slot", "address": 1004}),
+            json!("idle")
+        )
+    );
+    // Unknown media are the catalogue's refusal.
+    let e = c.call_value(mount_args("NOSUCH01")).unwrap_err();
+    assert_eq!(e.code, 4300, "{e}");
+    // Moving a cartridge into Free writes reel's label into its MAM through the controller:
+    // mount for writing, WRITE ATTRIBUTE, dismount home.
+    let r = d.reel(&["media", "move", "MNT006L8", "\\Free\\LTO-8", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = settle(&mut c);
+    assert_eq!(
+        s["status"]["scsi"]["by_command"]["WRITE ATTRIBUTE"], 1,
+        "{s}"
+    );
+    let lib = d.reel(&["library", "--json"]).json();
+    assert_eq!(lib["libraries"][0]["slots"][5]["barcode"], "MNT006L8");
+}

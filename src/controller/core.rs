@@ -128,7 +128,36 @@ pub(super) struct State {
     pub stopping: bool,
 }
 
+/// Where a cartridge stands, for the catalogue (`NtmsMediaState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CartridgeState {
+    /// In a slot or port, or a dismountable drive.
+    Idle,
+    /// In a drive, being mounted.
+    Mounted,
+    /// In a drive and ready for its application.
+    Loaded,
+}
+
+/// A cartridge the controller moved, or whose state changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    /// The library's changer serial.
+    pub library: String,
+    /// Its barcode.
+    pub barcode: Option<String>,
+    /// Where it is now.
+    pub at: Location,
+    /// Its home slot.
+    pub home: Option<u16>,
+    /// Its state.
+    pub state: CartridgeState,
+}
+
+type Observer = Arc<dyn Fn(&Observed) + Send + Sync>;
+
 pub(super) struct Inner<T: Transport> {
+    pub observer: std::sync::RwLock<Option<Observer>>,
     pub units: Vec<Unit<T>>,
     pub state: Mutex<State>,
     pub changed: Condvar,
@@ -273,6 +302,7 @@ impl<T: Transport + Send + 'static> Controller<T> {
             models.push(lib.model);
         }
         let inner = Arc::new(Inner {
+            observer: std::sync::RwLock::new(None),
             units,
             state: Mutex::new(State {
                 models,
@@ -439,8 +469,64 @@ impl<T: Transport + Send + 'static> Controller<T> {
             Err(e) => (RequestState::Failed, Some(e.code())),
         };
         self.inner.lock().requests.finish(id, state, code);
+        self.inner.changed.notify_all();
         self.inner
             .notify(NotifyOperation::Update, ObjectKind::Request, id);
+    }
+
+    /// Waits until request `id` is over (or `limit` passes) and returns it.
+    pub fn wait_request(&self, id: Uuid, limit: Duration) -> Option<LibraryRequest> {
+        let until = Instant::now() + limit;
+        let mut st = self.inner.lock();
+        loop {
+            let r = st.requests.get(id).cloned();
+            match r {
+                Some(r) if r.state.is_final() => return Some(r),
+                None => return None,
+                Some(r) if Instant::now() >= until => return Some(r),
+                Some(_) => {}
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            st = self
+                .inner
+                .changed
+                .wait_timeout(st, left.min(Duration::from_secs(1)))
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// Sets the function told of every cartridge the controller moved or whose state it
+    /// changed, before the request it belongs to is reported done (the catalogue records it).
+    pub fn set_observer(&self, f: Arc<dyn Fn(&Observed) + Send + Sync>) {
+        *self
+            .inner
+            .observer
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(f);
+    }
+
+    /// Tells the observer where the cartridge at `to` is now and in what state.
+    pub(super) fn observe(&self, lib: usize, to: Location, state: CartridgeState) {
+        let f = self
+            .inner
+            .observer
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let Some(f) = f else { return };
+        let (barcode, home) = {
+            let st = self.inner.lock();
+            let c = st.models[lib].cartridge_at(to);
+            (c.and_then(|c| c.barcode.clone()), c.and_then(|c| c.home))
+        };
+        f(&Observed {
+            library: self.inner.units[lib].serial.clone(),
+            barcode,
+            at: to,
+            home,
+            state,
+        });
     }
 
     pub(super) fn set_state(&self, id: Uuid, state: RequestState) {
@@ -752,6 +838,12 @@ impl<T: Transport + Send + 'static> Controller<T> {
                 kinds.dedup();
                 me.reread(lib, c, &kinds);
             }
+            let state = if to.kind == ElementKind::Drive {
+                CartridgeState::Mounted
+            } else {
+                CartridgeState::Idle
+            };
+            me.observe(lib, to, state);
             Ok(())
         })?
         .inspect(|()| {

@@ -38,7 +38,8 @@ pub mod worker;
 mod sim_tests;
 
 pub use self::core::{
-    affected_types, take_over, Controller, ControllerConfig, LibraryDevices, MoveDone,
+    affected_types, take_over, CartridgeState, Controller, ControllerConfig, LibraryDevices,
+    MoveDone, Observed,
 };
 pub use error::ControlError;
 pub use model::{Cartridge, DeviceNodes, DriveModel, DriveState, LibraryModel};

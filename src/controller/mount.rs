@@ -24,7 +24,9 @@ use reel_hw::{Transport, TransportErrorKind};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::core::{Controller, DriveDev, Inner, Mounted, State, Waiter, LATENCY_BUCKETS};
+use super::core::{
+    CartridgeState, Controller, DriveDev, Inner, Mounted, State, Waiter, LATENCY_BUCKETS,
+};
 use super::error::ControlError;
 use super::model::{DeviceNodes, DriveState};
 use super::notify::{NotifyOperation, ObjectKind};
@@ -410,7 +412,11 @@ impl<T: Transport + Send + 'static> Controller<T> {
             Err(e) => Err(e),
         };
         let drive_id = st.models[lib].drives[d].id;
+        let address = st.models[lib].drives[d].address;
         drop(st);
+        if out.is_ok() {
+            self.observe(lib, drive_loc(address), CartridgeState::Loaded);
+        }
         self.inner.changed.notify_all();
         self.inner
             .notify(NotifyOperation::Update, ObjectKind::Drive, drive_id);
@@ -825,6 +831,7 @@ impl<T: Transport + Send + 'static> Controller<T> {
                 tracing::warn!(error = %e, "the model disagreed with a completed move; re-reading");
                 me.reread(lib, c, &[ElementKind::Slot, ElementKind::Drive]);
             }
+            me.observe(lib, to, CartridgeState::Idle);
             Ok(())
         })?
     }
@@ -1047,6 +1054,55 @@ impl<T: Transport + Send + 'static> Controller<T> {
         }
         drop(st);
         self.inner.changed.notify_all();
+    }
+
+    /// Writes `attrs` into the cartridge memory of `medium`: mounts it for writing, WRITE
+    /// ATTRIBUTE on its drive's worker, then puts it home and waits for that (the OMID label
+    /// of rsm-media-and-mounts §9, on the scheduler like every other physical work). `Ok(false)`
+    /// when the drive refuses ATTRIBUTE commands (ILLEGAL REQUEST): no OMID then.
+    ///
+    /// # Errors
+    /// As [`Controller::mount`]; a WRITE ATTRIBUTE failure other than ILLEGAL REQUEST with its
+    /// sense.
+    pub fn write_mam(
+        &self,
+        medium: MediumRef,
+        library: Option<String>,
+        attrs: Vec<crate::scsi::read_attribute::Attribute>,
+    ) -> Result<bool, ControlError> {
+        const SESSION: u64 = u64::MAX - 1;
+        let opts = MountOptions {
+            write: true,
+            library,
+            priority: 7,
+            ..MountOptions::default()
+        };
+        let mounted = self.mount(std::slice::from_ref(&medium), &opts, SESSION)?;
+        let m = &mounted[0];
+        let (lib, d) = {
+            let st = self.inner.lock();
+            let lib = st
+                .models
+                .iter()
+                .position(|x| x.serial == m.drive.library)
+                .unwrap_or(0);
+            let d = st.models[lib].drive_index(m.drive.address).unwrap_or(0);
+            (lib, d)
+        };
+        let wrote = self.on_drive(lib, d, move |drive| match drive.write_mam(&attrs) {
+            Ok(()) => Ok(true),
+            Err(e) if e.is_sense_key(reel_hw::sense::SenseKey::ILLEGAL_REQUEST) => Ok(false),
+            Err(e) => Err(ControlError::device(&e, "writing the cartridge memory")),
+        });
+        let down = self.dismount(&[MediumRef::Barcode(m.medium.clone())], false, SESSION);
+        if let Ok(list) = &down {
+            for id in list.iter().filter_map(|x| x.request) {
+                self.wait_request(id, Duration::from_secs(3600));
+            }
+        }
+        let wrote = wrote??;
+        down?;
+        Ok(wrote)
     }
 
     /// Media currently mounted: (library serial, drive address, medium key, session).

@@ -10,9 +10,11 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tracing::{info, warn};
 
-use crate::controller::{ControlError, MediumRef, MountOptions};
-use crate::discovery::{Inventory, Location};
+use crate::controller::{CartridgeState, ControlError, MediumRef, MountOptions, Observed};
+use crate::discovery::{ElementKind, Inventory, Location};
 use crate::media::MediaTypeRef;
+use crate::pool::media::{LocationKind, MediaState};
+use crate::pool::work::{LabelOutcome, LabelRequest, MediaWork, WorkError};
 use crate::pool::{
     self, Identity, LibraryIdentity, MediaFilter, Rsm, RsmError, SecurityDescriptor, SessionId,
     NTMS_CREATE_NEW, NTMS_ENUM_DEFAULT, NTMS_ENUM_ROOTPOOL, NTMS_OPEN_ALWAYS, NTMS_OPEN_EXISTING,
@@ -27,9 +29,164 @@ use super::wire::{
 };
 use super::wire::{DeallocatedReply, MediaList, MovedReply, OperatorRequests, MAX_MEDIA_PAGE};
 
+/// Records every move and state change the controller makes in the media catalogue, in the
+/// order they happened, on a thread of its own: a label write holds the service's write lock
+/// while the controller works for it, so the controller must never wait for the catalogue.
+/// [`CatalogueRecorder::flush`] waits until everything observed so far is committed; the
+/// mount and dismount calls flush before they answer.
+struct CatalogueRecorder {
+    tx: std::sync::Mutex<std::sync::mpsc::Sender<Observed>>,
+    progress: Arc<(std::sync::Mutex<(u64, u64)>, std::sync::Condvar)>,
+}
+
+impl CatalogueRecorder {
+    fn start(rsm: Arc<Rsm>) -> std::io::Result<Self> {
+        let (tx, rx) = std::sync::mpsc::channel::<Observed>();
+        let progress: Arc<(std::sync::Mutex<(u64, u64)>, std::sync::Condvar)> = Arc::default();
+        let p = progress.clone();
+        std::thread::Builder::new()
+            .name("reel-catalogue".into())
+            .spawn(move || {
+                for o in rx {
+                    record(&rsm, &o);
+                    let (m, cv) = &*p;
+                    m.lock().unwrap_or_else(|e| e.into_inner()).1 += 1;
+                    cv.notify_all();
+                }
+            })?;
+        Ok(CatalogueRecorder {
+            tx: std::sync::Mutex::new(tx),
+            progress,
+        })
+    }
+
+    fn observe(&self, o: &Observed) {
+        let (m, _) = &*self.progress;
+        m.lock().unwrap_or_else(|e| e.into_inner()).0 += 1;
+        let sent = self
+            .tx
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(o.clone());
+        if sent.is_err() {
+            m.lock().unwrap_or_else(|e| e.into_inner()).1 += 1;
+        }
+    }
+
+    /// Waits (at most `limit`) until every observation made so far is recorded.
+    fn flush(&self, limit: Duration) {
+        let (m, cv) = &*self.progress;
+        let mut g = m.lock().unwrap_or_else(|e| e.into_inner());
+        let want = g.0;
+        let until = std::time::Instant::now() + limit;
+        while g.1 < want {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                warn!("the catalogue is slow to record the controller's moves");
+                return;
+            }
+            g = cv
+                .wait_timeout(g, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+}
+
+/// Puts one observation into the catalogue.
+fn record(rsm: &Rsm, o: &Observed) {
+    let Some(barcode) = &o.barcode else { return };
+    let Some(id) = rsm.medium_id_by_barcode(barcode) else {
+        return;
+    };
+    let Some(library) = rsm
+        .libraries()
+        .into_iter()
+        .find(|l| l.identity.serial == o.library)
+    else {
+        return;
+    };
+    let kind = match o.at.kind {
+        ElementKind::Slot => LocationKind::Slot,
+        ElementKind::Drive => LocationKind::Drive,
+        ElementKind::ImportExport => LocationKind::Ie,
+        ElementKind::Transport => LocationKind::Transport,
+    };
+    let state = match o.state {
+        CartridgeState::Idle => MediaState::Idle,
+        CartridgeState::Mounted => MediaState::Mounted,
+        CartridgeState::Loaded => MediaState::Loaded,
+    };
+    let at = pool::media::Location::at(library.id, kind, o.at.address);
+    if let Err(e) = rsm.record_location(id, at, state) {
+        warn!(error = %e, barcode = %barcode, "cannot record where the controller put a cartridge");
+    }
+}
+
+/// The service's physical work ([`MediaWork`]) carried out on the controller's scheduler.
+#[derive(Debug)]
+struct ControllerWork {
+    controller: DeviceController,
+}
+
+impl MediaWork for ControllerWork {
+    fn write_label(&self, r: &LabelRequest) -> Result<LabelOutcome, WorkError> {
+        use crate::scsi::read_attribute::{Attribute, AttributeId};
+        let medium = match &r.barcode {
+            Some(b) => MediumRef::Barcode(b.clone()),
+            None => {
+                let kind = match r.kind {
+                    LocationKind::Drive => ElementKind::Drive,
+                    LocationKind::Ie => ElementKind::ImportExport,
+                    LocationKind::Transport => ElementKind::Transport,
+                    _ => ElementKind::Slot,
+                };
+                MediumRef::At(Location {
+                    kind,
+                    address: r.address,
+                })
+            }
+        };
+        let attrs = vec![
+            Attribute::ascii(AttributeId::APPLICATION_VENDOR, "REEL", 8),
+            Attribute::ascii(AttributeId::APPLICATION_NAME, "reel", 32),
+            Attribute::ascii(
+                AttributeId::APPLICATION_VERSION,
+                env!("CARGO_PKG_VERSION"),
+                8,
+            ),
+            Attribute::barcode(r.barcode.as_deref().unwrap_or("")),
+            Attribute::media_pool(&r.pool_name),
+            Attribute::binary(
+                AttributeId::MEDIUM_GUID,
+                r.medium.hyphenated().to_string().into_bytes(),
+            ),
+            Attribute::media_pool_guid(r.pool),
+        ];
+        match self
+            .controller
+            .write_mam(medium, Some(r.library.clone()), attrs)
+        {
+            Ok(true) => Ok(LabelOutcome::Written),
+            Ok(false) => Ok(LabelOutcome::Unsupported),
+            Err(e) => Err(WorkError(e.to_string())),
+        }
+    }
+}
+
+impl std::fmt::Debug for CatalogueRecorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CatalogueRecorder")
+    }
+}
+
+/// A resolved medium's LMID and physical medium id.
+type Ids = (Option<uuid::Uuid>, Option<uuid::Uuid>);
+
 /// What start-up produced.
 #[derive(Debug)]
 struct Started {
+    recorder: Arc<CatalogueRecorder>,
     controller: DeviceController,
     inventory: Inventory,
     libraries: Vec<DiscoveredLibrary>,
@@ -83,14 +240,6 @@ fn location(text: &str) -> Result<Location, Status> {
         .map_err(|e: crate::discovery::LocationError| Status::invalid_parameter(e.to_string()))
 }
 
-/// A medium argument: an element (`slot:1000`) or a barcode.
-fn medium_ref(text: &str) -> MediumRef {
-    match text.parse::<Location>() {
-        Ok(l) => MediumRef::At(l),
-        Err(_) => MediumRef::Barcode(text.to_owned()),
-    }
-}
-
 impl RsmBackend {
     /// A backend over an open pool service. Not ready until
     /// [`initialize`](Self::initialize) has run.
@@ -124,10 +273,22 @@ impl RsmBackend {
         if libraries.is_empty() {
             warn!("discovery found no library: only pools of pools can be created");
         }
+        let recorder = Arc::new(
+            CatalogueRecorder::start(self.rsm.clone())
+                .map_err(|e| Status::new("ERROR_NOT_ENOUGH_MEMORY", 8, e.to_string()))?,
+        );
+        let r = recorder.clone();
+        startup
+            .controller
+            .set_observer(Arc::new(move |o: &Observed| r.observe(o)));
+        self.rsm.set_media_work(Arc::new(ControllerWork {
+            controller: startup.controller.clone(),
+        }));
         let _ = self.started.set(Started {
             controller: startup.controller,
             inventory: startup.inventory,
             libraries,
+            recorder,
         });
         self.rsm.set_ready(true);
         info!("ready");
@@ -198,6 +359,84 @@ impl RsmBackend {
             stats: None,
         };
         to_value(&doc)
+    }
+
+    /// A medium argument of `mount`/`dismount`: an LMID, side or medium id, or a bar code,
+    /// looked up in the catalogue with USE on its pool (§3 rights); an element (`slot:1000`)
+    /// names a cartridge directly and is a technician's form. Returns the controller's
+    /// reference, the LMID and the medium id.
+    ///
+    /// # Errors
+    /// The catalogue's (`ERROR_INVALID_MEDIA`, `ERROR_OBJECT_NOT_FOUND`,
+    /// `ERROR_ACCESS_DENIED`); `ERROR_MEDIA_OFFLINE` for a medium outside every library
+    /// (operator requests to bring one back are not raised yet); `ERROR_WRITE_PROTECT` for
+    /// `write` on a COMPLETE side.
+    fn resolve_medium(
+        &self,
+        s: SessionId,
+        text: &str,
+        write: bool,
+        error_if_offline: bool,
+    ) -> Result<(MediumRef, Ids), Status> {
+        if let Ok(l) = text.parse::<Location>() {
+            self.technician(s)?;
+            return Ok((MediumRef::At(l), (None, None)));
+        }
+        let info = match uuid::Uuid::parse_str(text) {
+            Ok(id) => rsm(self.rsm.get_medium(s, id))?,
+            Err(_) => rsm(self.rsm.find_medium(s, text))?,
+        };
+        let asked = uuid::Uuid::parse_str(text).ok();
+        let lmid = info
+            .sides
+            .iter()
+            .find_map(|side| side.lmid.filter(|l| Some(*l) == asked))
+            .or_else(|| info.sides.first().and_then(|side| side.lmid));
+        let name = info.barcode.clone().unwrap_or_else(|| info.id.to_string());
+        if info.location.kind == LocationKind::Offline {
+            let how = if error_if_offline {
+                "it is offline"
+            } else {
+                "it is offline (put it back into the library, then mount it again)"
+            };
+            return Err(Status::new(
+                "ERROR_MEDIA_OFFLINE",
+                4304,
+                format!("{name}: {how}"),
+            ));
+        }
+        if write
+            && info
+                .sides
+                .iter()
+                .any(|side| side.state == crate::pool::SideState::Complete)
+        {
+            return Err(Status::new(
+                "ERROR_WRITE_PROTECT",
+                19,
+                format!("{name} is complete: it can only be mounted for reading"),
+            ));
+        }
+        let r = match (&info.barcode, info.location.address) {
+            (Some(b), _) => MediumRef::Barcode(b.clone()),
+            (None, Some(address)) => {
+                let kind = match info.location.kind {
+                    LocationKind::Drive => ElementKind::Drive,
+                    LocationKind::Ie => ElementKind::ImportExport,
+                    LocationKind::Transport => ElementKind::Transport,
+                    _ => ElementKind::Slot,
+                };
+                MediumRef::At(Location { kind, address })
+            }
+            (None, None) => {
+                return Err(Status::new(
+                    "ERROR_MEDIA_OFFLINE",
+                    4304,
+                    format!("{name}: the catalogue does not know where it is"),
+                ))
+            }
+        };
+        Ok((r, (lmid, Some(info.id))))
     }
 
     /// Technician commands (moves, DismountNtmsDrive) need an administrator or the daemon's
@@ -513,10 +752,16 @@ impl RsmBackend {
                 priority,
                 timeout_ms,
                 error_if_unavailable,
-                error_if_offline: _,
+                error_if_offline,
                 nowait,
             } => {
-                let refs: Vec<MediumRef> = media.iter().map(|m| medium_ref(m)).collect();
+                let mut refs = Vec::with_capacity(media.len());
+                let mut lmids = Vec::with_capacity(media.len());
+                for m in &media {
+                    let (r, lmid) = self.resolve_medium(s, m, write, error_if_offline)?;
+                    refs.push(r);
+                    lmids.push(lmid);
+                }
                 let opts = MountOptions {
                     write,
                     error_if_unavailable,
@@ -530,19 +775,39 @@ impl RsmBackend {
                     let state = c.request(id).map(|r| r.state);
                     return Ok(json!({ "request": {"id": id, "state": state} }));
                 }
-                let mounted = ctl(c.mount(&refs, &opts, s.0))?;
+                let mounted = c.mount(&refs, &opts, s.0);
+                self.started()?.recorder.flush(Duration::from_secs(30));
+                let mounted = ctl(mounted)?;
                 let list: Vec<Value> = mounted
                     .into_iter()
-                    .map(|m| {
-                        json!({"lmid": null, "medium": m.medium, "barcode": m.barcode,
-                               "drive": m.drive})
+                    .zip(lmids)
+                    .map(|(m, (lmid, id))| {
+                        json!({"lmid": lmid, "medium": id.map_or(Value::String(m.medium.clone()), |i| json!(i)),
+                               "barcode": m.barcode, "drive": m.drive})
                     })
                     .collect();
                 Ok(json!({ "mounted": list }))
             }
             Call::Dismount { media, deferred } => {
-                let refs: Vec<MediumRef> = media.iter().map(|m| medium_ref(m)).collect();
-                Ok(json!({ "dismounted": ctl(c.dismount(&refs, deferred, s.0))? }))
+                let mut refs = Vec::with_capacity(media.len());
+                let mut ids = Vec::with_capacity(media.len());
+                for m in &media {
+                    let (r, (_, id)) = self.resolve_medium(s, m, false, false)?;
+                    refs.push(r);
+                    ids.push(id);
+                }
+                let done = c.dismount(&refs, deferred, s.0);
+                self.started()?.recorder.flush(Duration::from_secs(30));
+                let done = ctl(done)?;
+                let list: Vec<Value> = done
+                    .into_iter()
+                    .zip(ids)
+                    .map(|(d, id)| {
+                        json!({"medium": id.map_or(Value::String(d.medium.clone()), |i| json!(i)),
+                               "barcode": d.barcode, "state": d.state, "request": d.request})
+                    })
+                    .collect();
+                Ok(json!({ "dismounted": list }))
             }
             Call::DismountDrive { drive } => {
                 self.technician(s)?;
