@@ -17,6 +17,7 @@
 mod changer;
 pub mod client;
 mod drive;
+pub mod iscsi;
 pub mod layout;
 mod library;
 pub mod media;

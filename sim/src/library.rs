@@ -848,3 +848,28 @@ impl TransportError for SimTransportError {
         self.kind
     }
 }
+
+impl SimLibrary {
+    /// A reset of `dev` (every device when None), as a LOGICAL UNIT RESET or TARGET WARM
+    /// RESET from iSCSI: each initiator's next command to it gets 06/29/00.
+    pub(crate) fn reset_unit_attention(&self, dev: Option<Device>) {
+        self.with_state(|st| {
+            for i in &mut st.initiators {
+                match dev {
+                    None => {
+                        i.changer.power_on = true;
+                        for d in &mut i.drives {
+                            d.power_on = true;
+                        }
+                    }
+                    Some(Device::Changer) => i.changer.power_on = true,
+                    Some(Device::Drive(d)) => {
+                        if let Some(x) = i.drives.get_mut(d) {
+                            x.power_on = true;
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
