@@ -217,7 +217,7 @@ pub fn open_private(path: &Path, mode: u32, gid: Option<u32>) -> Result<(File, b
         o.read(true)
             .write(true)
             .mode(mode)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK);
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC | nix::libc::O_NONBLOCK);
         if create {
             o.create_new(true);
         }
@@ -230,7 +230,7 @@ pub fn open_private(path: &Path, mode: u32, gid: Option<u32>) -> Result<(File, b
             match open(false) {
                 Ok(f) => (f, false),
                 // ELOOP: a symlink appeared between the check and the open.
-                Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => {
                     return Err(PathError::NotRegular {
                         path: path.to_path_buf(),
                         kind: "a symbolic link",

@@ -55,13 +55,7 @@ fn discoverer(choice: &DeviceChoice) -> Result<DiscoverFn, Failure> {
         let libraries = inventory
             .libraries
             .iter()
-            .map(|l| DiscoveredLibrary {
-                serial: l.serial().to_owned(),
-                vendor: l.changer.vendor.clone(),
-                product: l.changer.product.clone(),
-                revision: l.changer.revision.clone(),
-                media_types: l.detected_media_types(),
-            })
+            .map(DiscoveredLibrary::from_model)
             .collect();
         Ok(Discovered {
             document,
@@ -146,6 +140,7 @@ async fn serve(args: ServeArgs, discover: DiscoverFn) -> Result<(), Failure> {
             group: admin_gid,
             ..reel::db::DbConfig::default()
         },
+        ..pool::Config::default()
     };
     let db = args.db.clone();
     let opened = tokio::task::spawn_blocking(move || Rsm::open(&db, pool_config)).await;
