@@ -68,8 +68,7 @@ fn usage_error(e: clap::Error, json: bool) -> ExitCode {
         }
         _ => {
             if json {
-                let doc =
-                    output::error_document("ERROR_INVALID_PARAMETER", 87, &e.to_string(), None);
+                let doc = output::error_document(&Failure::usage(e.to_string()));
                 let _ = writeln!(std::io::stdout(), "{doc}");
             }
             let _ = e.print();

@@ -14,6 +14,7 @@ use std::thread;
 use serde_json::Value;
 
 use crate::media::MediaType;
+use crate::pool::Win32Code;
 
 use super::wire::Status;
 
@@ -89,14 +90,13 @@ impl Devices {
         }
         rx.recv()
             .map_err(|_| gone())?
-            .map_err(|m| Status::new("ERROR_DEVICE_NOT_AVAILABLE", 4319, m))
+            .map_err(|m| Status::new(Win32Code::ERROR_DEVICE_NOT_AVAILABLE, m))
     }
 }
 
 fn gone() -> Status {
     Status::new(
-        "ERROR_DEVICE_NOT_AVAILABLE",
-        4319,
+        Win32Code::ERROR_DEVICE_NOT_AVAILABLE,
         "the device thread stopped; restart the daemon",
     )
 }
