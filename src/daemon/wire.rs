@@ -434,6 +434,137 @@ pub enum Call {
         #[serde(default)]
         rescan: bool,
     },
+    /// One page of physical media with their information (`EnumerateNtmsObject` +
+    /// `GetNtmsObjectInformation`); the client asks for pages until it has `total`.
+    ListMedia {
+        /// Only this pool's media.
+        #[serde(default)]
+        pool: Option<Uuid>,
+        /// Only media in the library with this changer serial.
+        #[serde(default)]
+        library: Option<String>,
+        /// Only offline media.
+        #[serde(default)]
+        offline: bool,
+        /// First medium of the page.
+        #[serde(default)]
+        offset: usize,
+        /// Media in the page (at most [`MAX_MEDIA_PAGE`]).
+        limit: usize,
+    },
+    /// `GetNtmsObjectInformation` for a physical medium, side or LMID, or the medium with a
+    /// bar code.
+    GetMedium {
+        /// Medium, side or logical medium id.
+        #[serde(default)]
+        id: Option<Uuid>,
+        /// Or the bar code.
+        #[serde(default)]
+        barcode: Option<String>,
+    },
+    /// `AllocateNtmsMedia`.
+    AllocateMedia {
+        /// The application pool.
+        pool: Uuid,
+        /// The side (or medium) to take.
+        #[serde(default)]
+        side: Option<Uuid>,
+        /// The LMID for NEXT.
+        #[serde(default)]
+        next: Option<Uuid>,
+        /// NEW 1, NEXT 2, ERROR_IF_UNAVAILABLE 4.
+        #[serde(default)]
+        options: u32,
+        /// Milliseconds to wait for an operator; null waits forever, 0 not at all.
+        #[serde(default)]
+        timeout_ms: Option<u64>,
+    },
+    /// `DeallocateNtmsMedia`.
+    DeallocateMedia {
+        /// The logical medium.
+        lmid: Uuid,
+        /// Must be 0.
+        #[serde(default)]
+        options: u32,
+    },
+    /// `SetNtmsMediaComplete`.
+    SetMediaComplete {
+        /// The logical medium.
+        lmid: Uuid,
+    },
+    /// `DecommissionNtmsMedia`.
+    DecommissionMedia {
+        /// The medium or side.
+        id: Uuid,
+    },
+    /// `MoveToNtmsMediaPool`.
+    MoveToMediaPool {
+        /// The physical medium.
+        medium: Uuid,
+        /// The destination pool.
+        pool: Uuid,
+    },
+    /// `DeleteNtmsMedia`.
+    DeleteMedia {
+        /// The physical medium.
+        id: Uuid,
+    },
+    /// The open operator requests.
+    OperatorRequests {},
+    /// Satisfies or refuses an operator request.
+    AnswerOperatorRequest {
+        /// The request.
+        id: Uuid,
+        /// True satisfies, false refuses.
+        satisfy: bool,
+    },
+    /// `SubmitNtmsOperatorRequest` with MESSAGE.
+    SubmitOperatorRequest {
+        /// What the operator should read.
+        message: String,
+    },
+}
+
+/// The most media one `list_media` page holds (about 500 bytes each: a page stays far under
+/// a frame).
+pub const MAX_MEDIA_PAGE: usize = 1000;
+
+/// The `list_media` reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaList {
+    /// The page.
+    pub media: Vec<crate::pool::MediumInfo>,
+    /// Media matching in all pages.
+    pub total: usize,
+}
+
+/// The `deallocate_media` reply (cli.md `deallocated`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeallocatedReply {
+    /// The logical medium that is gone.
+    pub lmid: Uuid,
+    /// `available` or `decommissioned`.
+    pub state: crate::pool::SideState,
+}
+
+/// The `move_to_media_pool` reply (cli.md `moved`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovedReply {
+    /// The medium.
+    pub medium: Uuid,
+    /// Its bar code.
+    pub barcode: Option<String>,
+    /// Source pool name.
+    pub from: String,
+    /// Destination pool name.
+    pub to: String,
+}
+
+/// The `operator_requests` reply (cli.md `operator_requests`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorRequests {
+    /// The open requests.
+    pub operator_requests: Vec<crate::pool::opreq::OperatorRequest>,
 }
 
 impl Call {
@@ -452,6 +583,17 @@ impl Call {
             Call::SetObjectSecurity { .. } => "set_object_security",
             Call::MediaTypes {} => "media_types",
             Call::Library { .. } => "library",
+            Call::ListMedia { .. } => "list_media",
+            Call::GetMedium { .. } => "get_medium",
+            Call::AllocateMedia { .. } => "allocate_media",
+            Call::DeallocateMedia { .. } => "deallocate_media",
+            Call::SetMediaComplete { .. } => "set_media_complete",
+            Call::DecommissionMedia { .. } => "decommission_media",
+            Call::MoveToMediaPool { .. } => "move_to_media_pool",
+            Call::DeleteMedia { .. } => "delete_media",
+            Call::OperatorRequests {} => "operator_requests",
+            Call::AnswerOperatorRequest { .. } => "answer_operator_request",
+            Call::SubmitOperatorRequest { .. } => "submit_operator_request",
         }
     }
 }
@@ -757,6 +899,61 @@ mod tests {
             ),
             (Call::MediaTypes {}, "media_types"),
             (Call::Library { rescan: true }, "library"),
+            (
+                Call::ListMedia {
+                    pool: Some(id),
+                    library: Some("L".into()),
+                    offline: true,
+                    offset: 5,
+                    limit: 10,
+                },
+                "list_media",
+            ),
+            (
+                Call::GetMedium {
+                    id: None,
+                    barcode: Some("ABC001L8".into()),
+                },
+                "get_medium",
+            ),
+            (
+                Call::AllocateMedia {
+                    pool: id,
+                    side: Some(id),
+                    next: None,
+                    options: 4,
+                    timeout_ms: Some(0),
+                },
+                "allocate_media",
+            ),
+            (
+                Call::DeallocateMedia {
+                    lmid: id,
+                    options: 0,
+                },
+                "deallocate_media",
+            ),
+            (Call::SetMediaComplete { lmid: id }, "set_media_complete"),
+            (Call::DecommissionMedia { id }, "decommission_media"),
+            (
+                Call::MoveToMediaPool {
+                    medium: id,
+                    pool: id,
+                },
+                "move_to_media_pool",
+            ),
+            (Call::DeleteMedia { id }, "delete_media"),
+            (Call::OperatorRequests {}, "operator_requests"),
+            (
+                Call::AnswerOperatorRequest { id, satisfy: false },
+                "answer_operator_request",
+            ),
+            (
+                Call::SubmitOperatorRequest {
+                    message: "m".into(),
+                },
+                "submit_operator_request",
+            ),
         ];
         for (call, name) in calls {
             let req = Request {
