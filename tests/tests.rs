@@ -7,6 +7,7 @@ mod harden;
 mod moves;
 mod pools;
 mod quirks;
+mod shell;
 mod short_reply;
 mod tech;
 mod util;

@@ -52,6 +52,7 @@ win32_codes! {
     ERROR_NOT_ENOUGH_MEMORY = 8,
     ERROR_BAD_FORMAT = 11,
     ERROR_NOT_READY = 21,
+    ERROR_WRITE_FAULT = 29,
     ERROR_INVALID_PARAMETER = 87,
     ERROR_INSUFFICIENT_BUFFER = 122,
     ERROR_INVALID_NAME = 123,
@@ -277,9 +278,9 @@ mod tests {
     #[test]
     fn code_table() {
         #[rustfmt::skip]
-        let table: [(&str, u32); 40] = [
+        let table: [(&str, u32); 41] = [
             ("ERROR_SUCCESS", 0), ("DEVICE_ERROR", 1), ("ERROR_ACCESS_DENIED", 5), ("ERROR_INVALID_HANDLE", 6),
-            ("ERROR_NOT_ENOUGH_MEMORY", 8), ("ERROR_BAD_FORMAT", 11), ("ERROR_NOT_READY", 21),
+            ("ERROR_NOT_ENOUGH_MEMORY", 8), ("ERROR_BAD_FORMAT", 11), ("ERROR_NOT_READY", 21), ("ERROR_WRITE_FAULT", 29),
             ("ERROR_INVALID_PARAMETER", 87), ("ERROR_INSUFFICIENT_BUFFER", 122),
             ("ERROR_INVALID_NAME", 123), ("ERROR_BUSY", 170), ("ERROR_ALREADY_EXISTS", 183),
             ("ERROR_CONNECTION_UNAVAIL", 1201), ("ERROR_INVALID_COMPUTERNAME", 1210),
