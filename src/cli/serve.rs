@@ -87,6 +87,7 @@ fn start_failure(e: StartError) -> Failure {
         StartError::NotASocket { .. } => {
             Failure::rsm(Win32Code::ERROR_ALREADY_EXISTS, e.to_string())
         }
+        StartError::Unsafe(_) => Failure::rsm(Win32Code::ERROR_ACCESS_DENIED, e.to_string()),
         StartError::Io { ref source, .. }
             if source.kind() == std::io::ErrorKind::PermissionDenied =>
         {
@@ -94,6 +95,19 @@ fn start_failure(e: StartError) -> Failure {
         }
         StartError::Io { .. } => Failure::rsm(Win32Code::ERROR_INVALID_PARAMETER, e.to_string()),
     }
+}
+
+/// Closes the database once the last worker is done with it (up to 2 s after the requests'
+/// grace), so its lock file goes with it; a worker still stuck then is abandoned, and the lock
+/// file removed anyway since the process exits.
+async fn release(service: Arc<RsmBackend>) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while Arc::strong_count(&service) > 1 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let lock = reel::private_files::with_suffix(service.rsm().database_path(), ".lock");
+    drop(service);
+    let _ = std::fs::remove_file(lock);
 }
 
 fn from_status(s: Status) -> Failure {
@@ -124,6 +138,10 @@ async fn serve(args: ServeArgs, discover: DiscoverFn) -> Result<(), Failure> {
         admin_gid,
         system_uid: (euid != 0).then_some(euid),
         root_security: (euid != 0).then(|| root_security(euid, admin_gid)),
+        db: reel::db::DbConfig {
+            group: admin_gid,
+            ..reel::db::DbConfig::default()
+        },
         ..pool::Config::default()
     };
     let db = args.db.clone();
@@ -173,7 +191,9 @@ async fn serve(args: ServeArgs, discover: DiscoverFn) -> Result<(), Failure> {
             }
         }
     };
+    let service = backend.clone();
     daemon::serve(bound, backend, config, shutdown).await?;
+    release(service).await;
     let failed = failed.lock().unwrap_or_else(|p| p.into_inner()).take();
     match failed {
         Some(s) => Err(from_status(Status {
