@@ -122,7 +122,19 @@ async fn serve(args: ServeArgs, discover: DiscoverFn) -> Result<(), Failure> {
         admin_gid,
         system_uid: (euid != 0).then_some(euid),
         root_security: (euid != 0).then(|| root_security(euid, admin_gid)),
-        ..pool::Config::default()
+        db: reel::db::DbConfig {
+            max_objects: args.max_objects,
+            ..reel::db::DbConfig::default()
+        },
+        media_pool_policy: if args.purge_offline_scratch {
+            pool::media::NTMS_POOLPOLICY_PURGEOFFLINESCRATCH
+        } else {
+            0
+        } | if args.keep_offline_import {
+            pool::media::NTMS_POOLPOLICY_KEEPOFFLINEIMPORT
+        } else {
+            0
+        },
     };
     let db = args.db.clone();
     let opened = tokio::task::spawn_blocking(move || Rsm::open(&db, pool_config)).await;
