@@ -92,7 +92,7 @@ fn registration_fills_the_pools_with_the_library_cartridges() {
             "location": {"library": "SIMLIB0001", "type": "slot", "address": 1000 + i},
             "home": 1000 + i,
             "sides": [{"id": m["sides"][0]["id"], "state": "foreign", "lmid": null,
-                       "allocate_count": 0, "mount_count": 0}],
+                       "allocate_count": 0, "mount_count": 0, "omid": null}],
         });
         assert_eq!(m, &want);
     }
@@ -147,6 +147,11 @@ fn allocate_deallocate_session_through_the_cli() {
         json!({"moved": {"medium": id, "barcode": "ABC001L8",
                          "from": "\\Unrecognized\\LTO-8", "to": "\\Free\\LTO-8"}})
     );
+    // Into Free the cartridge got reel's label (the simulated drives take WRITE ATTRIBUTE),
+    // and is home again.
+    let m = d.reel(&["media", "show", "ABC001L8", "--json"]).ok();
+    assert_eq!(m["medium"]["sides"][0]["omid"], "REEL-MAM");
+    assert_eq!(m["medium"]["location"]["address"], 1000);
     d.reel(&["media", "move", "ABC001L8", "\\Backup", "--json"])
         .ok();
     let got = d
