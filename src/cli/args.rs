@@ -47,6 +47,26 @@ pub enum Command {
     Unlock(LockArgs),
     /// Exchange cartridges with EXCHANGE MEDIUM: SRC's to DST1, DST1's to DST2 (default SRC).
     Exchange(ExchangeArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Write one man page per command into DIR.
+    Man(ManArgs),
+}
+
+/// `reel completions SHELL`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `reel man DIR`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// An existing directory; `reel.1`, `reel-discover.1`, ... are written into it.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 /// Which devices a command talks to (cli.md "Choosing devices").

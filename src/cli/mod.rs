@@ -10,9 +10,10 @@ mod media;
 mod moves;
 mod output;
 mod serve;
+mod shell;
 mod tech;
+mod usage;
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -27,7 +28,7 @@ pub fn main() -> ExitCode {
     let json_wanted = argv.iter().any(|a| a == "--json");
     let cli = match Cli::try_parse_from(&argv) {
         Ok(cli) => cli,
-        Err(e) => return usage_error(e, json_wanted),
+        Err(e) => return usage_error(e, &argv, json_wanted),
     };
     output::init_logging(cli.verbose);
     let json = cli.json;
@@ -59,10 +60,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Lock(a) => tech::lock(a, true, json),
         Command::Unlock(a) => tech::lock(a, false, json),
         Command::Exchange(a) => tech::exchange(a, json),
+        Command::Completions(a) => shell::completions(a),
+        Command::Man(a) => shell::man(a, json),
     }
 }
 
-fn usage_error(e: clap::Error, json: bool) -> ExitCode {
+/// `--help` and `--version` print as clap prints them; every other parse error is cli.md's
+/// one error line (and JSON document), exit 2.
+fn usage_error(e: clap::Error, argv: &[std::ffi::OsString], json: bool) -> ExitCode {
     use clap::error::ErrorKind;
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
@@ -70,13 +75,9 @@ fn usage_error(e: clap::Error, json: bool) -> ExitCode {
             ExitCode::SUCCESS
         }
         _ => {
-            if json {
-                let doc =
-                    output::error_document("ERROR_INVALID_PARAMETER", 87, &e.to_string(), None);
-                let _ = writeln!(std::io::stdout(), "{doc}");
-            }
-            let _ = e.print();
-            ExitCode::from(2)
+            let failure = Failure::usage(usage::message(&e, argv));
+            output::print_failure(&failure, json);
+            ExitCode::from(failure.exit_code())
         }
     }
 }
