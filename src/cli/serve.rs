@@ -118,6 +118,7 @@ fn start_failure(e: StartError) -> Failure {
     match e {
         StartError::AlreadyServing { .. } => Failure::rsm("ERROR_BUSY", 170, e.to_string()),
         StartError::NotASocket { .. } => Failure::rsm("ERROR_ALREADY_EXISTS", 183, e.to_string()),
+        StartError::Unsafe(_) => Failure::rsm("ERROR_ACCESS_DENIED", 5, e.to_string()),
         StartError::Io { ref source, .. }
             if source.kind() == std::io::ErrorKind::PermissionDenied =>
         {
@@ -125,6 +126,19 @@ fn start_failure(e: StartError) -> Failure {
         }
         StartError::Io { .. } => Failure::rsm("ERROR_INVALID_PARAMETER", 87, e.to_string()),
     }
+}
+
+/// Closes the database once the last worker is done with it (up to 2 s after the requests'
+/// grace), so its lock file goes with it; a worker still stuck then is abandoned, and the lock
+/// file removed anyway since the process exits.
+async fn release(service: Arc<RsmBackend>) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while Arc::strong_count(&service) > 1 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let lock = reel::private_files::with_suffix(service.rsm().database_path(), ".lock");
+    drop(service);
+    let _ = std::fs::remove_file(lock);
 }
 
 fn from_status(s: Status) -> Failure {
@@ -157,6 +171,7 @@ async fn serve(args: ServeArgs, discover: Box<dyn DeviceJobs>) -> Result<(), Fai
         root_security: (euid != 0).then(|| root_security(euid, admin_gid)),
         db: reel::db::DbConfig {
             max_objects: args.max_objects,
+            group: admin_gid,
             ..reel::db::DbConfig::default()
         },
         media_pool_policy: if args.purge_offline_scratch {
@@ -216,7 +231,9 @@ async fn serve(args: ServeArgs, discover: Box<dyn DeviceJobs>) -> Result<(), Fai
             }
         }
     };
+    let service = backend.clone();
     daemon::serve(bound, backend, config, shutdown).await?;
+    release(service).await;
     let failed = failed.lock().unwrap_or_else(|p| p.into_inner()).take();
     match failed {
         Some(s) => Err(from_status(Status {
