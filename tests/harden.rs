@@ -522,7 +522,9 @@ fn handoff_connect_helper() {
     };
     let stream = UnixStream::connect(socket).unwrap();
     let fd: std::os::fd::OwnedFd = stream.into();
-    Command::new(std::env::current_exe().unwrap())
+    // Not waited for on purpose: the child keeps the connection (and our stdout) after we exit.
+    #[allow(clippy::zombie_processes)]
+    let _child = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
             "harden::handoff_session_helper",
@@ -533,7 +535,6 @@ fn handoff_connect_helper() {
         .stdin(Stdio::from(fd))
         .spawn()
         .unwrap();
-    // Exit without waiting: the child keeps the connection (and our stdout).
 }
 
 /// Not a test: the child of [`handoff_connect_helper`]: hello and one call on the inherited
