@@ -4,6 +4,7 @@ mod daemon;
 mod discover;
 mod fuzz_corpus;
 mod harden;
+mod media;
 mod mounts;
 mod moves;
 mod pools;

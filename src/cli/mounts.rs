@@ -245,7 +245,7 @@ pub fn watch(a: WatchArgs) -> Result<(), Failure> {
     let mut c = connect(&a.client)?;
     let opened = c.call_value(Call::OpenNotification { types })?;
     let channel = serde_json::from_value(opened["channel"].clone())
-        .map_err(|e| Failure::rsm("ERROR_INVALID_HANDLE", 6, e.to_string()))?;
+        .map_err(|e| Failure::rsm(reel::pool::Win32Code::ERROR_INVALID_HANDLE, e.to_string()))?;
     let mut seen = 0u64;
     let mut out = io::stdout().lock();
     writeln!(out, "{}", json!({"watching": channel}))?;

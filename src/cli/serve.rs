@@ -11,9 +11,10 @@ use std::sync::{Arc, Mutex};
 
 use reel::controller::{self, ControllerConfig, DeviceNodes};
 use reel::daemon::rsm::RsmBackend;
-use reel::daemon::{self, Config, StartError, StartFn, Startup, Status};
+use reel::daemon::{self, label, Config, DiscoveredLibrary, StartError, StartFn, Startup, Status};
 use reel::discovery::{DiscoverOptions, Reporter};
-use reel::pool::{self, Rsm};
+use reel::pool::media::LocationKind;
+use reel::pool::{self, Rsm, Win32Code};
 use reel_hw::{AnyTransport, DeviceSource};
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::{error, info, warn};
@@ -82,6 +83,19 @@ fn starter(choice: &DeviceChoice) -> Result<StartFn, Failure> {
             warn!("discovery: {w}");
         }
         inventory.stats = None;
+        // reel's labels of cartridges already in drives, read before the controller takes
+        // the drives over.
+        let mut libraries = Vec::with_capacity(inventory.libraries.len());
+        for l in &inventory.libraries {
+            let mut lib = DiscoveredLibrary::from_model(l);
+            let labels = label::read_labels(&mut source, l);
+            for c in &mut lib.cartridges {
+                if c.kind == LocationKind::Drive {
+                    c.label = labels.get(&c.address).cloned();
+                }
+            }
+            libraries.push(lib);
+        }
         let table = node_table(&source);
         let nodes = |path: &str| {
             table
@@ -107,11 +121,12 @@ fn starter(choice: &DeviceChoice) -> Result<StartFn, Failure> {
                 _ => source.open(path).map_err(|e| e.to_string()),
             }
         };
-        let libraries = controller::take_over(&inventory, &nodes, &mut open)?;
-        let controller = controller::Controller::start(libraries, ControllerConfig::default())
+        let devices = controller::take_over(&inventory, &nodes, &mut open)?;
+        let controller = controller::Controller::start(devices, ControllerConfig::default())
             .map_err(|e| format!("cannot start the controller: {e}"))?;
         Ok(Startup {
             inventory,
+            libraries,
             controller,
         })
     }))
@@ -161,19 +176,35 @@ fn root_security(euid: u32, admin_gid: Option<u32>) -> pool::SecurityDescriptor 
 
 fn start_failure(e: StartError) -> Failure {
     match e {
-        StartError::AlreadyServing { .. } => Failure::rsm("ERROR_BUSY", 170, e.to_string()),
-        StartError::NotASocket { .. } => Failure::rsm("ERROR_ALREADY_EXISTS", 183, e.to_string()),
+        StartError::AlreadyServing { .. } => Failure::rsm(Win32Code::ERROR_BUSY, e.to_string()),
+        StartError::NotASocket { .. } => {
+            Failure::rsm(Win32Code::ERROR_ALREADY_EXISTS, e.to_string())
+        }
+        StartError::Unsafe(_) => Failure::rsm(Win32Code::ERROR_ACCESS_DENIED, e.to_string()),
         StartError::Io { ref source, .. }
             if source.kind() == std::io::ErrorKind::PermissionDenied =>
         {
-            Failure::rsm("ERROR_ACCESS_DENIED", 5, e.to_string())
+            Failure::rsm(Win32Code::ERROR_ACCESS_DENIED, e.to_string())
         }
-        StartError::Io { .. } => Failure::rsm("ERROR_INVALID_PARAMETER", 87, e.to_string()),
+        StartError::Io { .. } => Failure::rsm(Win32Code::ERROR_INVALID_PARAMETER, e.to_string()),
     }
 }
 
+/// Closes the database once the last worker is done with it (up to 2 s after the requests'
+/// grace), so its lock file goes with it; a worker still stuck then is abandoned, and the lock
+/// file removed anyway since the process exits.
+async fn release(service: Arc<RsmBackend>) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while Arc::strong_count(&service) > 1 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let lock = reel::private_files::with_suffix(service.rsm().database_path(), ".lock");
+    drop(service);
+    let _ = std::fs::remove_file(lock);
+}
+
 fn from_status(s: Status) -> Failure {
-    Failure::rsm(&s.name, s.code, s.message)
+    Failure::from(s)
 }
 
 async fn serve(args: ServeArgs, start: StartFn) -> Result<(), Failure> {
@@ -200,7 +231,20 @@ async fn serve(args: ServeArgs, start: StartFn) -> Result<(), Failure> {
         admin_gid,
         system_uid: (euid != 0).then_some(euid),
         root_security: (euid != 0).then(|| root_security(euid, admin_gid)),
-        ..pool::Config::default()
+        db: reel::db::DbConfig {
+            max_objects: args.max_objects,
+            group: admin_gid,
+            ..reel::db::DbConfig::default()
+        },
+        media_pool_policy: if args.purge_offline_scratch {
+            pool::media::NTMS_POOLPOLICY_PURGEOFFLINESCRATCH
+        } else {
+            0
+        } | if args.keep_offline_import {
+            pool::media::NTMS_POOLPOLICY_KEEPOFFLINEIMPORT
+        } else {
+            0
+        },
     };
     let db = args.db.clone();
     let opened = tokio::task::spawn_blocking(move || Rsm::open(&db, pool_config)).await;
@@ -209,14 +253,16 @@ async fn serve(args: ServeArgs, start: StartFn) -> Result<(), Failure> {
         Ok(Err(e)) => {
             bound.abandon();
             return Err(Failure::rsm(
-                e.name(),
-                e.code(),
+                e.win32(),
                 format!("cannot open the database {}: {e}", args.db.display()),
             ));
         }
         Err(e) => {
             bound.abandon();
-            return Err(Failure::rsm("ERROR_DATABASE_FAILURE", 4313, e.to_string()));
+            return Err(Failure::rsm(
+                Win32Code::ERROR_DATABASE_FAILURE,
+                e.to_string(),
+            ));
         }
     };
     let backend = Arc::new(RsmBackend::new(Arc::new(rsm)));
@@ -241,8 +287,10 @@ async fn serve(args: ServeArgs, start: StartFn) -> Result<(), Failure> {
             }
         }
     };
-    daemon::serve(bound, backend.clone(), config, shutdown).await?;
-    backend.stop();
+    let service = backend.clone();
+    daemon::serve(bound, backend, config, shutdown).await?;
+    service.stop();
+    release(service).await;
     let failed = failed.lock().unwrap_or_else(|p| p.into_inner()).take();
     match failed {
         Some(s) => Err(from_status(Status {

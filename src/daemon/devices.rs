@@ -21,6 +21,9 @@ pub type DeviceController = Controller<AnyTransport>;
 pub struct Startup {
     /// The discovery report start-up ran on (identities, unmatched drives, warnings).
     pub inventory: Inventory,
+    /// Each library as the pool layer registers it (with the labels read from cartridges
+    /// found in drives).
+    pub libraries: Vec<DiscoveredLibrary>,
     /// The controller.
     pub controller: DeviceController,
 }

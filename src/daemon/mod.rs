@@ -15,6 +15,7 @@
 
 pub mod client;
 pub mod devices;
+pub mod label;
 pub mod peer;
 pub mod rsm;
 pub mod server;

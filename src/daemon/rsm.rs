@@ -17,15 +17,16 @@ use crate::pool::media::{LocationKind, MediaState};
 use crate::pool::work::{LabelOutcome, LabelRequest, MediaWork, WorkError};
 use crate::pool::{
     self, Identity, LibraryIdentity, MediaFilter, Rsm, RsmError, SecurityDescriptor, SessionId,
-    NTMS_CREATE_NEW, NTMS_ENUM_DEFAULT, NTMS_ENUM_ROOTPOOL, NTMS_OPEN_ALWAYS, NTMS_OPEN_EXISTING,
+    Win32Code, NTMS_CREATE_NEW, NTMS_ENUM_DEFAULT, NTMS_ENUM_ROOTPOOL, NTMS_OPEN_ALWAYS,
+    NTMS_OPEN_EXISTING,
 };
 
 use super::devices::{DeviceController, DiscoveredLibrary, StartFn};
 use super::peer::PeerIdentity;
 use super::server::Backend;
 use super::wire::{
-    AceKind, Call, CreateDisposition, Created, MediaTypeEntry, MediaTypes, ObjectType, PoolUpdate,
-    Status, WireSecurity,
+    AceKind, Call, CreateDisposition, Created, MediaTypeEntry, MediaTypes, ObjectType, Status,
+    WireSecurity,
 };
 use super::wire::{DeallocatedReply, MediaList, MovedReply, OperatorRequests, MAX_MEDIA_PAGE};
 
@@ -37,10 +38,13 @@ use super::wire::{DeallocatedReply, MediaList, MovedReply, OperatorRequests, MAX
 struct CatalogueRecorder {
     tx: std::sync::Mutex<std::sync::mpsc::Sender<Observed>>,
     progress: Arc<(std::sync::Mutex<(u64, u64)>, std::sync::Condvar)>,
+    /// Cartridges whose moves the service itself accounts for (a label write returns the
+    /// cartridge where it was, under the service's own lock).
+    muted: std::sync::Mutex<Vec<String>>,
 }
 
 impl CatalogueRecorder {
-    fn start(rsm: Arc<Rsm>) -> std::io::Result<Self> {
+    fn start(rsm: std::sync::Weak<Rsm>) -> std::io::Result<Self> {
         let (tx, rx) = std::sync::mpsc::channel::<Observed>();
         let progress: Arc<(std::sync::Mutex<(u64, u64)>, std::sync::Condvar)> = Arc::default();
         let p = progress.clone();
@@ -48,7 +52,9 @@ impl CatalogueRecorder {
             .name("reel-catalogue".into())
             .spawn(move || {
                 for o in rx {
-                    record(&rsm, &o);
+                    if let Some(rsm) = rsm.upgrade() {
+                        record(&rsm, &o);
+                    }
                     let (m, cv) = &*p;
                     m.lock().unwrap_or_else(|e| e.into_inner()).1 += 1;
                     cv.notify_all();
@@ -57,10 +63,30 @@ impl CatalogueRecorder {
         Ok(CatalogueRecorder {
             tx: std::sync::Mutex::new(tx),
             progress,
+            muted: std::sync::Mutex::default(),
         })
     }
 
+    fn mute(&self, barcode: &str, on: bool) {
+        let mut m = self.muted.lock().unwrap_or_else(|e| e.into_inner());
+        if on {
+            m.push(barcode.to_owned());
+        } else if let Some(i) = m.iter().position(|b| b == barcode) {
+            m.swap_remove(i);
+        }
+    }
+
     fn observe(&self, o: &Observed) {
+        if let Some(b) = &o.barcode {
+            if self
+                .muted
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(b)
+            {
+                return;
+            }
+        }
         let (m, _) = &*self.progress;
         m.lock().unwrap_or_else(|e| e.into_inner()).0 += 1;
         let sent = self
@@ -127,11 +153,11 @@ fn record(rsm: &Rsm, o: &Observed) {
 #[derive(Debug)]
 struct ControllerWork {
     controller: DeviceController,
+    recorder: Arc<CatalogueRecorder>,
 }
 
 impl MediaWork for ControllerWork {
     fn write_label(&self, r: &LabelRequest) -> Result<LabelOutcome, WorkError> {
-        use crate::scsi::read_attribute::{Attribute, AttributeId};
         let medium = match &r.barcode {
             Some(b) => MediumRef::Barcode(b.clone()),
             None => {
@@ -147,26 +173,17 @@ impl MediaWork for ControllerWork {
                 })
             }
         };
-        let attrs = vec![
-            Attribute::ascii(AttributeId::APPLICATION_VENDOR, "REEL", 8),
-            Attribute::ascii(AttributeId::APPLICATION_NAME, "reel", 32),
-            Attribute::ascii(
-                AttributeId::APPLICATION_VERSION,
-                env!("CARGO_PKG_VERSION"),
-                8,
-            ),
-            Attribute::barcode(r.barcode.as_deref().unwrap_or("")),
-            Attribute::media_pool(&r.pool_name),
-            Attribute::binary(
-                AttributeId::MEDIUM_GUID,
-                r.medium.hyphenated().to_string().into_bytes(),
-            ),
-            Attribute::media_pool_guid(r.pool),
-        ];
-        match self
+        let attrs = super::label::label_attributes(r);
+        if let Some(b) = &r.barcode {
+            self.recorder.mute(b, true);
+        }
+        let wrote = self
             .controller
-            .write_mam(medium, Some(r.library.clone()), attrs)
-        {
+            .write_mam(medium, Some(r.library.clone()), attrs);
+        if let Some(b) = &r.barcode {
+            self.recorder.mute(b, false);
+        }
+        match wrote {
             Ok(true) => Ok(LabelOutcome::Written),
             Ok(false) => Ok(LabelOutcome::Unsupported),
             Err(e) => Err(WorkError(e.to_string())),
@@ -202,17 +219,13 @@ pub struct RsmBackend {
 
 /// The wire form of a pool-layer error.
 pub fn status_of(e: &RsmError) -> Status {
-    Status::new(e.name(), e.code(), e.to_string())
+    Status::new(e.win32(), e.to_string())
 }
 
 /// The wire form of a controller error, with the device's decoded sense when there is one.
 pub fn status_of_control(e: &ControlError) -> Status {
     let code = e.code();
-    let mut s = Status::new(
-        code.name().unwrap_or("ERROR_UNKNOWN"),
-        code.0,
-        e.to_string(),
-    );
+    let mut s = Status::new(code, e.to_string());
     s.sense = e.sense().map(super::wire::WireSense::from);
     s
 }
@@ -228,8 +241,7 @@ fn ctl<T>(r: Result<T, ControlError>) -> Result<T, Status> {
 fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, Status> {
     serde_json::to_value(v).map_err(|e| {
         Status::new(
-            "ERROR_NOT_ENOUGH_MEMORY",
-            8,
+            Win32Code::ERROR_NOT_ENOUGH_MEMORY,
             format!("cannot encode the reply: {e}"),
         )
     })
@@ -267,15 +279,15 @@ impl RsmBackend {
     /// # Errors
     /// Discovery's failure, or the database's.
     pub fn initialize(&self, start: StartFn) -> Result<(), Status> {
-        let startup = start().map_err(|m| Status::new("ERROR_DEVICE_NOT_AVAILABLE", 4319, m))?;
-        let libraries = DiscoveredLibrary::all(&startup.inventory);
+        let startup = start().map_err(|m| Status::new(Win32Code::ERROR_DEVICE_NOT_AVAILABLE, m))?;
+        let libraries = startup.libraries;
         self.register(&libraries)?;
         if libraries.is_empty() {
             warn!("discovery found no library: only pools of pools can be created");
         }
         let recorder = Arc::new(
-            CatalogueRecorder::start(self.rsm.clone())
-                .map_err(|e| Status::new("ERROR_NOT_ENOUGH_MEMORY", 8, e.to_string()))?,
+            CatalogueRecorder::start(Arc::downgrade(&self.rsm))
+                .map_err(|e| Status::new(Win32Code::ERROR_NOT_ENOUGH_MEMORY, e.to_string()))?,
         );
         let r = recorder.clone();
         startup
@@ -283,6 +295,7 @@ impl RsmBackend {
             .set_observer(Arc::new(move |o: &Observed| r.observe(o)));
         self.rsm.set_media_work(Arc::new(ControllerWork {
             controller: startup.controller.clone(),
+            recorder: recorder.clone(),
         }));
         let _ = self.started.set(Started {
             controller: startup.controller,
@@ -342,7 +355,7 @@ impl RsmBackend {
         let started = self.started()?;
         let c = &started.controller;
         if rescan {
-            for i in 0..started.libraries.len() {
+            for i in 0..c.models().len() {
                 ctl(c.rescan(i, true))?;
             }
             let found: Vec<DiscoveredLibrary> = c
@@ -400,8 +413,7 @@ impl RsmBackend {
                 "it is offline (put it back into the library, then mount it again)"
             };
             return Err(Status::new(
-                "ERROR_MEDIA_OFFLINE",
-                4304,
+                Win32Code::ERROR_MEDIA_OFFLINE,
                 format!("{name}: {how}"),
             ));
         }
@@ -412,8 +424,7 @@ impl RsmBackend {
                 .any(|side| side.state == crate::pool::SideState::Complete)
         {
             return Err(Status::new(
-                "ERROR_WRITE_PROTECT",
-                19,
+                Win32Code::ERROR_WRITE_PROTECT,
                 format!("{name} is complete: it can only be mounted for reading"),
             ));
         }
@@ -430,8 +441,7 @@ impl RsmBackend {
             }
             (None, None) => {
                 return Err(Status::new(
-                    "ERROR_MEDIA_OFFLINE",
-                    4304,
+                    Win32Code::ERROR_MEDIA_OFFLINE,
                     format!("{name}: the catalogue does not know where it is"),
                 ))
             }
@@ -448,8 +458,7 @@ impl RsmBackend {
             Ok(())
         } else {
             Err(Status::new(
-                "ERROR_ACCESS_DENIED",
-                5,
+                Win32Code::ERROR_ACCESS_DENIED,
                 "technician commands need root, the admin group or the daemon's own user",
             ))
         }
@@ -741,7 +750,7 @@ impl RsmBackend {
                     Ok(None) => Err(Status::invalid_handle(format!(
                         "no notification channel {channel}"
                     ))),
-                    Err(e) => Err(Status::new("ERROR_NO_DATA", 232, e.to_string())),
+                    Err(e) => Err(Status::new(Win32Code::ERROR_NO_DATA, e.to_string())),
                 }
             }
             Call::Mount {
@@ -914,23 +923,7 @@ impl Backend for RsmBackend {
             }
             Call::GetPoolInformation { id } => to_value(&rsm(self.rsm.get_pool_info(s, id))?),
             Call::SetPoolInformation { id, info } => {
-                let PoolUpdate {
-                    name,
-                    description,
-                    media_type,
-                    allocation_policy,
-                    deallocation_policy,
-                    max_allocates,
-                } = info;
-                let update = pool::PoolUpdate {
-                    name,
-                    description,
-                    media_type: media_type.map(MediaTypeRef::Id),
-                    allocation_policy,
-                    deallocation_policy,
-                    max_allocates,
-                };
-                rsm(self.rsm.set_pool_info(s, id, &update))?;
+                rsm(self.rsm.set_pool_info(s, id, &info))?;
                 Ok(json!({}))
             }
             Call::GetMediaPoolName { id } => Ok(json!({ "name": rsm(self.rsm.pool_name(s, id))? })),
