@@ -139,6 +139,8 @@ pub mod daemon {
         pub db: PathBuf,
         /// The simulated library it serves.
         pub layout: PathBuf,
+        /// Its `RUST_LOG` (`warn` unless a test reads the info lines).
+        pub rust_log: String,
         _tmp: Option<tempfile::TempDir>,
     }
 
@@ -169,6 +171,7 @@ pub mod daemon {
                 db: dir.join("pools.db"),
                 layout,
                 dir,
+                rust_log: "warn".into(),
                 _tmp: Some(tmp),
             };
             d.restart();
@@ -188,7 +191,7 @@ pub mod daemon {
                 .arg(&self.socket)
                 .arg("--socket-group")
                 .arg("nogroup")
-                .env("RUST_LOG", "warn")
+                .env("RUST_LOG", &self.rust_log)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(self.log_file());
@@ -209,6 +212,23 @@ pub mod daemon {
         /// What the daemon wrote on stderr so far.
         pub fn log(&self) -> String {
             fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default()
+        }
+
+        /// Starts a daemon in a fresh temp dir logging at `filter` (e.g. `info`).
+        pub fn start_logging(filter: &str) -> Daemon {
+            let tmp = open_tempdir();
+            let dir = tmp.path().to_path_buf();
+            let mut d = Daemon {
+                child: None,
+                socket: dir.join("reel.sock"),
+                db: dir.join("pools.db"),
+                layout: default_layout(),
+                dir,
+                rust_log: filter.into(),
+                _tmp: Some(tmp),
+            };
+            d.restart();
+            d
         }
 
         /// Starts (again) on the same files and waits until it serves.
@@ -399,6 +419,12 @@ pub mod daemon {
                     self.stdout, self.stderr
                 )
             })
+        }
+
+        /// Panics unless the exit code is `code`.
+        pub fn expect_code(&self, code: i32) -> &Self {
+            assert_eq!(self.code, code, "exit code\n{self:?}");
+            self
         }
 
         /// Asserts success and returns the JSON document.

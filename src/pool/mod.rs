@@ -126,6 +126,19 @@ pub enum PoolKind {
     Unrecognized,
 }
 
+/// The kind as cli.md names it (`application`, `free`, ...).
+impl std::fmt::Display for PoolKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PoolKind::Root => "root",
+            PoolKind::Application => "application",
+            PoolKind::Free => "free",
+            PoolKind::Import => "import",
+            PoolKind::Unrecognized => "unrecognized",
+        })
+    }
+}
+
 impl PoolKind {
     /// `NtmsPoolType`: UNKNOWN 0 (root), SCRATCH 1, FOREIGN 2, IMPORT 3, APPLICATION 1000.
     pub fn pool_type(self) -> u32 {
