@@ -29,4 +29,5 @@ pub mod drive;
 pub mod fuzzing;
 pub mod media;
 pub mod pool;
+pub mod private_files;
 pub mod scsi;

@@ -141,6 +141,8 @@ pub mod daemon {
         pub layout: PathBuf,
         /// Its `RUST_LOG` (`warn` unless a test reads the info lines).
         pub rust_log: String,
+        /// More `reel serve` arguments, used from the next (re)start.
+        pub extra_args: Vec<String>,
         _tmp: Option<tempfile::TempDir>,
     }
 
@@ -170,6 +172,7 @@ pub mod daemon {
                 socket: dir.join("reel.sock"),
                 db: dir.join("pools.db"),
                 layout,
+                extra_args: Vec::new(),
                 dir,
                 rust_log: "warn".into(),
                 _tmp: Some(tmp),
@@ -191,6 +194,7 @@ pub mod daemon {
                 .arg(&self.socket)
                 .arg("--socket-group")
                 .arg("nogroup")
+                .args(&self.extra_args)
                 .env("RUST_LOG", &self.rust_log)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
@@ -223,6 +227,7 @@ pub mod daemon {
                 socket: dir.join("reel.sock"),
                 db: dir.join("pools.db"),
                 layout: default_layout(),
+                extra_args: Vec::new(),
                 dir,
                 rust_log: filter.into(),
                 _tmp: Some(tmp),

@@ -8,6 +8,7 @@ use reel::daemon::wire::{
     WireAce, WireSecurity,
 };
 use reel::daemon::{Client, Status};
+use reel::pool::{self, Win32Code};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -15,12 +16,17 @@ use super::args::*;
 use super::output::print_json;
 use super::Failure;
 
-/// The rights an ACE may name, in bit order (rsm-media-pools §4.1).
-const RIGHTS: [&str; 5] = ["use", "modify", "control", "read-control", "write-dac"];
-
 impl From<Status> for Failure {
     fn from(s: Status) -> Self {
-        Failure::rsm(&s.name, s.code, s.message)
+        // The daemon's name and number as sent: a newer daemon's code passes through.
+        Failure {
+            name: s.name,
+            code: s.code,
+            message: s.message,
+            sense: None,
+            usage: false,
+            broken_pipe: false,
+        }
     }
 }
 
@@ -56,37 +62,23 @@ impl Accounts for SystemAccounts {
 }
 
 /// Parses `uid:N:RIGHTS`, `gid:N:RIGHTS`, `user:NAME:RIGHTS`, `group:NAME:RIGHTS` or
-/// `everyone:RIGHTS`; names become numbers here, so the daemon only ever sees uid:N and gid:N.
+/// `everyone:RIGHTS`: names become numbers here, so the daemon only ever sees uid:N and gid:N,
+/// and the rest is the pool's one ACE grammar ([`pool::Ace::parse`]); a bad entry is bad usage.
 fn parse_ace(kind: AceKind, text: &str) -> Result<WireAce, Failure> {
     parse_ace_with(kind, text, &SystemAccounts)
 }
 
 fn parse_ace_with(kind: AceKind, text: &str, accounts: &dyn Accounts) -> Result<WireAce, Failure> {
-    let bad = |why: &str| {
+    let bad = |why: &dyn std::fmt::Display| {
         Failure::usage(format!(
             "bad ACE `{text}`: {why} (write uid:N:RIGHTS, gid:N:RIGHTS, user:NAME:RIGHTS, \
              group:NAME:RIGHTS or everyone:RIGHTS; RIGHTS is a comma list of use, modify, \
              control, read-control, write-dac, or all)"
         ))
     };
-    let (who, rights) = match text.split_once(':') {
-        Some(("everyone", rights)) => ("everyone".to_owned(), rights),
-        Some((k @ ("uid" | "gid"), rest)) => {
-            let (n, rights) = rest.split_once(':').ok_or_else(|| bad("no rights"))?;
-            let n: u32 = n.parse().map_err(|_| {
-                let named = if k == "uid" { "user" } else { "group" };
-                if !n.is_empty() && !n.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
-                    bad(&format!(
-                        "`{n}` is a name, not a number: write {named}:{n}:{rights}"
-                    ))
-                } else {
-                    bad("the id is not a number from 0 to 4294967295")
-                }
-            })?;
-            (format!("{k}:{n}"), rights)
-        }
+    let numeric = match text.split_once(':') {
         Some((k @ ("user" | "group"), rest)) => {
-            let (name, rights) = rest.split_once(':').ok_or_else(|| bad("no rights"))?;
+            let (name, rights) = rest.split_once(':').ok_or_else(|| bad(&"no rights"))?;
             if name.is_empty() {
                 return Err(bad(&format!("no {k} name")));
             }
@@ -102,32 +94,24 @@ fn parse_ace_with(kind: AceKind, text: &str, accounts: &dyn Accounts) -> Result<
                     if k == "user" { "passwd" } else { "group" }
                 ))
             })?;
-            (id, rights)
+            format!("{id}:{rights}")
         }
-        _ => {
-            return Err(bad(
-                "it must start with uid:, gid:, user:, group: or everyone:",
-            ))
+        // `gid:tape:use`: a name where a number belongs.
+        Some((k @ ("uid" | "gid"), rest)) => {
+            if let Some((n, rights)) = rest.split_once(':') {
+                if !n.is_empty() && !n.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+                    let named = if k == "uid" { "user" } else { "group" };
+                    return Err(bad(&format!(
+                        "`{n}` is a name, not a number: write {named}:{n}:{rights}"
+                    )));
+                }
+            }
+            text.to_owned()
         }
+        _ => text.to_owned(),
     };
-    let mut wanted = [false; 5];
-    for r in rights.split(',') {
-        match r {
-            "all" => wanted = [true; 5],
-            _ => match RIGHTS.iter().position(|n| *n == r) {
-                Some(i) => wanted[i] = true,
-                None if r.is_empty() => return Err(bad("empty right")),
-                None => return Err(bad(&format!("unknown right `{r}`"))),
-            },
-        }
-    }
-    let rights = RIGHTS
-        .iter()
-        .zip(wanted)
-        .filter(|(_, w)| *w)
-        .map(|(n, _)| (*n).to_owned())
-        .collect();
-    Ok(WireAce { kind, who, rights })
+    let ace = pool::Ace::parse(kind, &numeric).map_err(|e| bad(&e))?;
+    Ok(WireAce::from(ace))
 }
 
 /// Deny entries first, then allow entries, each in the order given; `None` with no entries.
@@ -166,8 +150,7 @@ pub(super) fn resolve(
     if name == "\\" {
         if !root_allowed {
             return Err(Failure::rsm(
-                "ERROR_INVALID_MEDIA_POOL",
-                4302,
+                Win32Code::ERROR_INVALID_MEDIA_POOL,
                 "the root pool cannot be deleted",
             ));
         }
@@ -178,8 +161,7 @@ pub(super) fn resolve(
         })?;
         return listed.ids.first().copied().ok_or_else(|| {
             Failure::rsm(
-                "ERROR_OBJECT_NOT_FOUND",
-                4312,
+                Win32Code::ERROR_OBJECT_NOT_FOUND,
                 "the daemon listed no root pool",
             )
         });
@@ -416,8 +398,9 @@ fn list(a: PoolListArgs, json: bool) -> Result<(), Failure> {
         .map(|p| {
             vec![
                 p.name.clone(),
-                p.kind.clone(),
-                p.media_type.clone().unwrap_or_else(|| "-".into()),
+                p.kind.name().to_owned(),
+                p.media_type
+                    .map_or_else(|| "-".into(), |t| t.name().to_owned()),
                 p.id.to_string(),
             ]
         })
@@ -436,7 +419,7 @@ fn show(a: PoolShowArgs, json: bool) -> Result<(), Failure> {
     let none = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     // The parent by its path; a top-level pool's parent is the root pool `\`.
     let parent = match p.parent {
-        _ if p.kind == "root" => "-".to_owned(),
+        _ if p.kind == pool::PoolKind::Root => "-".to_owned(),
         None => "\\ (the root pool)".to_owned(),
         Some(parent) => client
             .call::<reel::daemon::wire::PoolName>(Call::GetMediaPoolName { id: parent })
@@ -446,8 +429,11 @@ fn show(a: PoolShowArgs, json: bool) -> Result<(), Failure> {
     let rows = [
         ("name", p.name.clone()),
         ("id", p.id.to_string()),
-        ("type", p.kind.clone()),
-        ("media type", none(p.media_type.clone())),
+        ("type", p.kind.name().to_owned()),
+        (
+            "media type",
+            none(p.media_type.map(|t| t.name().to_owned())),
+        ),
         ("parent", parent),
         ("description", p.description.clone()),
         (
@@ -583,11 +569,10 @@ fn update(a: PoolUpdateArgs, json: bool) -> Result<(), Failure> {
         None => None,
         Some("none") => Some(None),
         Some(t) => match reel::media::MediaTypeRef::parse(t).resolve() {
-            Some(mt) => Some(Some(mt.id())),
+            Some(mt) => Some(Some(reel::media::MediaTypeRef::from(mt))),
             None => {
                 return Err(Failure::rsm(
-                    "ERROR_INVALID_MEDIA",
-                    4300,
+                    Win32Code::ERROR_INVALID_MEDIA,
                     format!(
                         "{t} is not a media type; `reel media-types` lists the types this \
                          library uses, `none` makes a pool that holds pools"
@@ -599,23 +584,29 @@ fn update(a: PoolUpdateArgs, json: bool) -> Result<(), Failure> {
     let mut client = connect(&a.client)?;
     let id = resolve(&mut client, &a.name, false)?;
     let p: PoolInfo = client.call(Call::GetPoolInformation { id })?;
-    let current_name = p.name.rsplit('\\').next().unwrap_or_default().to_owned();
-    let info = reel::daemon::wire::PoolUpdate {
-        name: a.rename.clone().unwrap_or(current_name),
-        description: a.description.clone().unwrap_or(p.description),
-        media_type: media_type.unwrap_or(p.media_type_id),
-        allocation_policy: match a.allocation_policy {
-            Some(AllocationPolicy::FromScratch) => 1,
-            Some(AllocationPolicy::PoolOnly) => 0,
-            None => p.allocation_policy,
-        },
-        deallocation_policy: match a.deallocation_policy {
-            Some(DeallocationPolicy::ToScratch) => 1,
-            Some(DeallocationPolicy::StayInPool) => 0,
-            None => p.deallocation_policy,
-        },
-        max_allocates: a.max_allocates.unwrap_or(p.max_allocates),
-    };
+    let mut info = p.to_update();
+    if let Some(name) = &a.rename {
+        info.name.clone_from(name);
+    }
+    if let Some(d) = &a.description {
+        info.description.clone_from(d);
+    }
+    if let Some(t) = media_type {
+        info.media_type = t;
+    }
+    match a.allocation_policy {
+        Some(AllocationPolicy::FromScratch) => info.allocation_policy = 1,
+        Some(AllocationPolicy::PoolOnly) => info.allocation_policy = 0,
+        None => {}
+    }
+    match a.deallocation_policy {
+        Some(DeallocationPolicy::ToScratch) => info.deallocation_policy = 1,
+        Some(DeallocationPolicy::StayInPool) => info.deallocation_policy = 0,
+        None => {}
+    }
+    if let Some(n) = a.max_allocates {
+        info.max_allocates = n;
+    }
     client.call::<Value>(Call::SetPoolInformation { id, info })?;
     let now: Value = client.call(Call::GetPoolInformation { id })?;
     if json {
@@ -627,7 +618,7 @@ fn update(a: PoolUpdateArgs, json: bool) -> Result<(), Failure> {
         "updated pool {} ({}): media type {}, {}, {}, max allocates {}{}",
         p.name,
         p.id,
-        p.media_type.as_deref().unwrap_or("none (holds pools)"),
+        p.media_type.map_or("none (holds pools)", |t| t.name()),
         if p.allocation_policy & 1 != 0 {
             "allocates from scratch"
         } else {
@@ -686,7 +677,13 @@ mod tests {
 
     #[test]
     fn aces_parse_as_cli_md_writes_them() {
-        let all = || RIGHTS.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let all = || {
+            pool::AccessMask::FULL
+                .names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
         type Parsed<'a> = Option<(&'a str, Vec<String>)>;
         let cases: Vec<(&str, Parsed)> = vec![
             ("uid:1000:use", Some(("uid:1000", vec!["use".into()]))),
@@ -712,7 +709,9 @@ mod tests {
             ("everyone:", None),
             ("everyone:use,,modify", None),
             ("everyone:read", None),
-            ("gid:1:USE", None),
+            // One grammar with the pool's: names compare case-insensitively.
+            ("gid:1:USE", Some(("gid:1", vec!["use".into()]))),
+            ("Everyone:Use", Some(("everyone", vec!["use".into()]))),
             ("", None),
         ];
         for (text, want) in cases {

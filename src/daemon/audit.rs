@@ -8,6 +8,7 @@
 use uuid::Uuid;
 
 use super::wire::{Call, CreateDisposition, Status};
+use crate::pool::Win32Code;
 
 /// What `call` changes, in words, or `None` for a call that only reads.
 pub fn change(call: &Call) -> Option<String> {
@@ -78,7 +79,14 @@ pub fn change(call: &Call) -> Option<String> {
 /// True for failures the server caused (its database, memory, a device), which deserve a
 /// warning; a caller's mistake (no such pool, access denied, bad name) does not.
 pub fn server_fault(s: &Status) -> bool {
-    matches!(s.code, 8 | 4313 | 4314) || s.name == "DEVICE_ERROR"
+    [
+        Win32Code::ERROR_NOT_ENOUGH_MEMORY,
+        Win32Code::ERROR_DATABASE_FAILURE,
+        Win32Code::ERROR_DATABASE_FULL,
+        Win32Code::DEVICE_ERROR,
+    ]
+    .iter()
+    .any(|c| c.0 == s.code)
 }
 
 /// The account name of `uid`, or the number when it has none.
@@ -169,15 +177,15 @@ mod tests {
 
     #[test]
     fn only_server_side_failures_warn() {
-        for (name, code, warn) in [
-            ("ERROR_DATABASE_FAILURE", 4313, true),
-            ("ERROR_DATABASE_FULL", 4314, true),
-            ("DEVICE_ERROR", 1, true),
-            ("ERROR_OBJECT_NOT_FOUND", 4312, false),
-            ("ERROR_ACCESS_DENIED", 5, false),
-            ("ERROR_ALREADY_EXISTS", 183, false),
+        for (code, warn) in [
+            (Win32Code::ERROR_DATABASE_FAILURE, true),
+            (Win32Code::ERROR_DATABASE_FULL, true),
+            (Win32Code::DEVICE_ERROR, true),
+            (Win32Code::ERROR_OBJECT_NOT_FOUND, false),
+            (Win32Code::ERROR_ACCESS_DENIED, false),
+            (Win32Code::ERROR_ALREADY_EXISTS, false),
         ] {
-            assert_eq!(server_fault(&Status::new(name, code, "x")), warn, "{name}");
+            assert_eq!(server_fault(&Status::new(code, "x")), warn, "{code}");
         }
     }
 }
