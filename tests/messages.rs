@@ -390,6 +390,16 @@ fn debug_formatting_in_messages_is_reviewed() {
             "{0:?}",
             "the offending barcode character, quoted and escaped",
         ),
+        (
+            "sim/src/iscsi/conn.rs",
+            "{:?}",
+            "iSCSI Opcode's Debug is its RFC 7143 name or hex",
+        ),
+        (
+            "sim/src/iscsi/initiator.rs",
+            "{:?}",
+            "iSCSI Opcode's Debug is its RFC 7143 name or hex",
+        ),
     ];
     let root = crate::util::repo();
     let mut found = Vec::new();
