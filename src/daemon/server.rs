@@ -302,7 +302,15 @@ async fn connection<B: Backend>(
     let who = match peer::identify(&stream) {
         Ok(who) => who,
         Err(e) => {
-            warn!(error = %e, "cannot read the peer's credentials; closing");
+            // Fewer groups than the caller has could mean more rights: refuse, and say why.
+            warn!(error = %e, "cannot read the peer's credentials and groups; refusing");
+            let (_, mut w) = stream.into_split();
+            let status = Status::new(
+                "ERROR_ACCESS_DENIED",
+                5,
+                format!("the daemon cannot learn your identity and groups from the kernel ({e}); the connection is refused"),
+            );
+            let _ = send(&mut w, &Reply::from_result(0, Err(status))).await;
             return;
         }
     };
