@@ -275,8 +275,8 @@ fn the_daemon_logs_every_change_at_info_with_who_what_and_result() {
 fn debug_formatting_in_messages_is_reviewed() {
     const REVIEWED: &[(&str, &str, &str)] = &[
         (
-            "src/discovery/engine.rs",
-            "{:?}",
+            "src/discovery/error.rs",
+            "{product:?}",
             "the drive's product string, quoted",
         ),
         (
