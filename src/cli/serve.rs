@@ -269,8 +269,12 @@ async fn serve(args: ServeArgs, start: StartFn) -> Result<(), Failure> {
 
     let (fail_tx, fail_rx) = tokio::sync::oneshot::channel::<Status>();
     let init = backend.clone();
+    let socket = args.socket.clone();
     tokio::task::spawn_blocking(move || match init.initialize(start) {
-        Ok(()) => notify_ready(),
+        Ok(()) => {
+            info!(socket = %socket.display(), "serving");
+            notify_ready();
+        }
         Err(s) => {
             let _ = fail_tx.send(s);
         }

@@ -5,6 +5,7 @@
 //! - [`peer`]: the caller's identity from the socket (`SO_PEERCRED` + `/proc` groups).
 //! - [`server`]: binding the socket, one task and one RSM session per connection, limits and
 //!   timeouts against hostile clients, clean shutdown.
+//! - [`audit`]: what each call changes, for the audit lines at info.
 //! - [`client`]: the blocking client the CLI, the tests and the benchmark use.
 //!
 //! - [`devices`]: what start-up produced: discovery's report and the [`crate::controller`]
@@ -13,6 +14,7 @@
 //! What it is not: the pool rules (see [`crate::pool`]) or device access (see
 //! [`crate::controller`]); the daemon only carries calls to them.
 
+pub mod audit;
 pub mod client;
 pub mod devices;
 pub mod label;
