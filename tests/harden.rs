@@ -672,7 +672,12 @@ fn hold(d: &Daemon, user: &User, n: usize) -> (std::process::Child, Vec<String>)
     let mut child = user
         .setpriv()
         .arg(std::env::current_exe().unwrap())
-        .args(["--exact", "harden::hold_connections_helper", "--ignored", "--nocapture"])
+        .args([
+            "--exact",
+            "harden::hold_connections_helper",
+            "--ignored",
+            "--nocapture",
+        ])
         .env("REEL_HOLD_SOCKET", &d.socket)
         .env("REEL_HOLD_N", n.to_string())
         .stdin(Stdio::piped())
@@ -684,9 +689,16 @@ fn hold(d: &Daemon, user: &User, n: usize) -> (std::process::Child, Vec<String>)
     loop {
         line.clear();
         use std::io::BufRead;
-        assert!(out.read_line(&mut line).unwrap() > 0, "the helper ended early");
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "the helper ended early"
+        );
         if let Some(i) = line.find("HOLD-RESULT:") {
-            let got = line[i + 12..].trim().split(',').map(str::to_owned).collect();
+            let got = line[i + 12..]
+                .trim()
+                .split(',')
+                .map(str::to_owned)
+                .collect();
             return (child, got);
         }
     }
@@ -722,14 +734,22 @@ fn one_user_cannot_take_every_connection() {
         if got == vec!["ok"; 4] {
             break;
         }
-        assert!(Instant::now() < deadline, "slots were not given back: {got:?}");
+        assert!(
+            Instant::now() < deadline,
+            "slots were not given back: {got:?}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
 
 #[test]
 fn a_client_that_does_not_read_is_cut_off_after_the_write_timeout() {
-    let d = Daemon::start_custom(open_tempdir(), default_layout(), &[], &["--write-timeout", "1"]);
+    let d = Daemon::start_custom(
+        open_tempdir(),
+        default_layout(),
+        &[],
+        &["--write-timeout", "1"],
+    );
     let mut raw = Raw::connect(&d);
     let session = raw.hello();
     let mut writer = raw.0.try_clone().unwrap();
@@ -780,7 +800,10 @@ fn a_low_open_files_limit_still_answers_busy_and_never_hangs() {
         &[],
     );
     let limits = std::fs::read_to_string(format!("/proc/{}/limits", d.pid())).unwrap();
-    let line = limits.lines().find(|l| l.starts_with("Max open files")).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
     let nums: Vec<&str> = line.split_whitespace().skip(3).take(2).collect();
     assert_eq!(nums, ["4096", "4096"], "{line}");
     drop(d);

@@ -6,11 +6,11 @@
 //! pool unless the backend says the call is answered from memory ([`Backend::is_quick`]), so
 //! SQLite writes and SG_IO never stall the runtime.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::{self, ErrorKind};
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -367,21 +367,37 @@ fn admit(
     })?;
     let exempt = who.uid == 0 || config.exempt_gid.is_some_and(|g| who.gids.contains(&g));
     let in_use = config.max_connections - slots.available_permits();
-    if !exempt && in_use + RESERVED_FOR_ADMINS.min(config.max_connections / 2) >= config.max_connections {
+    if !exempt
+        && in_use + RESERVED_FOR_ADMINS.min(config.max_connections / 2) >= config.max_connections
+    {
         warn!(uid = who.uid, "connection limit reached; refusing a client");
-        return Err(Status::busy("the daemon serves as many connections as it may; try again"));
+        return Err(Status::busy(
+            "the daemon serves as many connections as it may; try again",
+        ));
     }
     let Ok(slot) = slots.clone().try_acquire_owned() else {
         warn!(uid = who.uid, "connection limit reached; refusing a client");
-        return Err(Status::busy("the daemon serves as many connections as it may; try again"));
+        return Err(Status::busy(
+            "the daemon serves as many connections as it may; try again",
+        ));
     };
     if exempt {
-        return Ok((who, Admitted { _slot: slot, uid: None }));
+        return Ok((
+            who,
+            Admitted {
+                _slot: slot,
+                uid: None,
+            },
+        ));
     }
     let mut counts = per_uid.lock().unwrap_or_else(|p| p.into_inner());
     let n = counts.entry(who.uid).or_default();
     if *n >= config.max_connections_per_uid {
-        warn!(uid = who.uid, connections = *n, "per-user connection cap reached; refusing");
+        warn!(
+            uid = who.uid,
+            connections = *n,
+            "per-user connection cap reached; refusing"
+        );
         return Err(Status::busy(format!(
             "uid {} already holds {} connections, the most one user may; close some and retry",
             who.uid, n
