@@ -268,7 +268,7 @@ pub async fn serve<B: Backend>(
     let listener = UnixListener::from_std(listener)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let slots = Arc::new(Semaphore::new(config.max_connections));
-    let per_uid: Arc<Mutex<HashMap<u32, usize>>> = Arc::default();
+    let per_uid: PerUid = Arc::default();
     let config = Arc::new(config);
     let mut tasks = JoinSet::new();
     // One descriptor kept in reserve: at EMFILE it is given up for the moment it takes to
@@ -328,10 +328,13 @@ pub async fn serve<B: Backend>(
     Ok(())
 }
 
+/// Connections held per uid.
+type PerUid = Arc<Mutex<HashMap<u32, usize>>>;
+
 /// A connection slot, and the connection counted against its uid until dropped.
 struct Admitted {
     _slot: OwnedSemaphorePermit,
-    uid: Option<(u32, Arc<Mutex<HashMap<u32, usize>>>)>,
+    uid: Option<(u32, PerUid)>,
 }
 
 impl Drop for Admitted {
@@ -354,7 +357,7 @@ impl Drop for Admitted {
 fn admit(
     config: &Config,
     slots: &Arc<Semaphore>,
-    per_uid: &Arc<Mutex<HashMap<u32, usize>>>,
+    per_uid: &PerUid,
     stream: &UnixStream,
 ) -> Result<(PeerIdentity, Admitted), Status> {
     let who = peer::identify(stream).map_err(|e| {
