@@ -668,6 +668,7 @@ fn hold_connections_helper() {
 
 /// Starts the hold helper as `user` with `n` connections; returns it (stdin open) and what
 /// each connection got.
+#[allow(clippy::zombie_processes)] // the caller waits for it; a failed assertion ends the test
 fn hold(d: &Daemon, user: &User, n: usize) -> (std::process::Child, Vec<String>) {
     let mut child = user
         .setpriv()
