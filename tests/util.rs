@@ -250,6 +250,7 @@ pub mod daemon {
                 db: dir.join("pools.db"),
                 layout: default_layout(),
                 extra_args: Vec::new(),
+                prefix: Vec::new(),
                 dir,
                 rust_log: filter.into(),
                 _tmp: Some(tmp),
