@@ -5,6 +5,7 @@
 //!   means the directory of the binaries under test;
 //! - `HOME` and every `/tmp/` path point into a fresh temporary directory, so runs in parallel
 //!   and on a shared machine do not meet.
+//!
 //! A block that starts a server in the background (`&`) must stop it itself (`kill %1`); the
 //! runner kills the block's whole process group afterwards in any case.
 
