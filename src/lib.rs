@@ -28,5 +28,6 @@ pub mod drive;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod media;
+pub mod mtx;
 pub mod pool;
 pub mod scsi;

@@ -7,6 +7,7 @@ mod client;
 mod devices;
 mod discover;
 mod moves;
+mod mtx;
 mod output;
 mod serve;
 mod tech;
@@ -23,11 +24,18 @@ pub use output::Failure;
 /// Parses the command line, runs the command and decides the exit status.
 pub fn main() -> ExitCode {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // `reel mtx …` speaks mtx's dialect, `-f` and all: it is not parsed as reel's flags.
+    if argv.get(1).is_some_and(|a| a == "mtx") {
+        return mtx::run(&argv[2..]);
+    }
     let json_wanted = argv.iter().any(|a| a == "--json");
     let cli = match Cli::try_parse_from(&argv) {
         Ok(cli) => cli,
         Err(e) => return usage_error(e, json_wanted),
     };
+    if let Command::Mtx(a) = &cli.command {
+        return mtx::run(&a.args);
+    }
     output::init_logging(cli.verbose);
     let json = cli.json;
     let result = run(cli);
@@ -56,6 +64,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Lock(a) => tech::lock(a, true, json),
         Command::Unlock(a) => tech::lock(a, false, json),
         Command::Exchange(a) => tech::exchange(a, json),
+        // Handled in `main` before logging is set up: mtx's output is its own.
+        Command::Mtx(_) => Ok(()),
     }
 }
 
