@@ -1057,7 +1057,9 @@ fn a_load_the_drive_cannot_read_moves_after_a_warning() {
 
 #[test]
 fn the_device_comes_from_f_then_changer_then_tape_then_dev_changer() {
-    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+    // (command line, environment, the device opened)
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
         ("-f /dev/sg7 status", &[("CHANGER", "/dev/sg1")], "/dev/sg7"),
         (
             "status",
