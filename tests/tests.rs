@@ -4,6 +4,7 @@ mod daemon;
 mod discover;
 mod fuzz_corpus;
 mod moves;
+mod mtx;
 mod pools;
 mod quirks;
 mod short_reply;
