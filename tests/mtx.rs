@@ -648,6 +648,10 @@ fn amanda_robot_regexes_match_every_line() {
     let status = util::reel(&["mtx", "-f", &dev, "status"]);
     status.expect_code(0);
     let Some(parsed) = perl(AMANDA_STATUS, &status.stdout) else {
+        assert!(
+            std::env::var_os("REEL_AMANDA_DIR").is_none(),
+            "REEL_AMANDA_DIR is set (CI): perl must be here to run Amanda's regexes"
+        );
         eprintln!("!!! SKIPPED: Amanda's regexes need perl, which is not here !!!");
         return;
     };
