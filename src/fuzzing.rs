@@ -24,8 +24,9 @@ use crate::scsi::{
 /// A fuzz entry point: takes arbitrary bytes, never panics.
 pub type Target = fn(&[u8]);
 
-/// The fuzz targets, by name. `fuzz/fuzz_targets/<name>.rs` and `fuzz/corpus/<name>/` follow
-/// these names.
+/// The fuzz targets of reel's decoders and drivers, by name. `fuzz/fuzz_targets/<name>.rs`
+/// and `fuzz/corpus/<name>/` follow these names; the simulator's own targets are in
+/// `reel_sim::fuzzing::TARGETS`.
 pub const TARGETS: &[(&str, Target)] = &[
     ("read_element_status", read_element_status),
     ("mode_sense", mode_sense),
@@ -37,9 +38,6 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("read_block_limits", read_block_limits),
     ("request_sense", request_sense),
     ("sense", sense),
-    ("layout", layout),
-    ("sim_command", sim_command),
-    ("sim_wire", sim_wire),
     ("changer", changer),
     ("drive", drive),
 ];
@@ -178,104 +176,6 @@ pub fn sense(data: &[u8]) {
         assert_eq!((again.key, again.asc, again.ascq), (s.key, s.asc, s.ascq));
         let _ = Sense::parse(&s.to_fixed_bytes());
         let _ = Sense::parse(&s.to_descriptor_bytes());
-    }
-}
-
-/// The simulator's layout parser (any text, valid UTF-8 or not).
-pub fn layout(data: &[u8]) {
-    let text = String::from_utf8_lossy(data);
-    if let Err(e) = reel_sim::Layout::parse(&text, "fuzz.toml") {
-        let _ = (e.to_string(), e.line());
-    }
-}
-
-/// A small library every [`sim_command`] input runs against: each kind of element, a loaded
-/// drive, an empty bay.
-pub const SIM_LAYOUT: &str = r#"
-[changer]
-serial = "FUZZLIB"
-transport     = { first = 1,    count = 1 }
-storage       = { first = 1000, count = 4 }
-import_export = { first = 10,   count = 1 }
-data_transfer = { first = 500,  count = 3 }
-
-[[drive]]
-serial = "FUZZDRV1"
-generation = "LTO-8"
-
-[[drive]]
-serial = "FUZZDRV2"
-generation = "LTO-7"
-
-[[drive]]
-serial = "FUZZDRV3"
-generation = "LTO-9"
-present = false
-
-[[cartridge]]
-barcode = "FUZ001L8"
-location = "slot:1000"
-
-[[cartridge]]
-barcode = "CLN001CU"
-location = "slot:1003"
-
-[[cartridge]]
-barcode = "FUZ002L7"
-location = "drive:501"
-"#;
-
-/// The simulator's command decoder: `data` is a sequence of commands, each `device` (even:
-/// changer, odd: drive 500, 501, 502), CDB length, CDB, direction, 2-byte length, data-out.
-/// The simulator must answer every one (CHECK CONDITION for nonsense), never panic.
-pub fn sim_command(data: &[u8]) {
-    use reel_hw::DeviceSource;
-    static LAYOUT: std::sync::OnceLock<Option<reel_sim::Layout>> = std::sync::OnceLock::new();
-    let Some(layout) = LAYOUT.get_or_init(|| reel_sim::Layout::parse(SIM_LAYOUT, "fuzz.toml").ok())
-    else {
-        return;
-    };
-    let lib = reel_sim::SimLibrary::new(layout.clone());
-    let mut src = lib.source();
-    let mut bytes = Bytes(data);
-    while let Some(dev) = bytes.u8() {
-        let path = match dev % 4 {
-            0 | 2 => "sim:changer".to_owned(),
-            d => format!("sim:drive:{}", 499 + u16::from(d)),
-        };
-        let Some(n) = bytes.u8() else { return };
-        let cdb = bytes.take(usize::from(n % 17));
-        let dir = bytes.u8().unwrap_or(0);
-        let len = usize::from(bytes.u16().unwrap_or(0));
-        let Ok(mut t) = src.open(&path) else { continue };
-        let _ = match dir % 3 {
-            0 => t.execute(cdb, DataDirection::None, TIMEOUT),
-            1 => t.execute(cdb, DataDirection::FromDevice(&mut vec![0; len]), TIMEOUT),
-            _ => {
-                let out = bytes.take(len).to_vec();
-                t.execute(cdb, DataDirection::ToDevice(&out), TIMEOUT)
-            }
-        };
-    }
-    let _ = lib.status();
-}
-
-const TIMEOUT: Duration = Duration::from_secs(1);
-
-/// The simulator's socket framing (`reel_sim::wire`), what a hostile client or server can send:
-/// frames read from a stream, requests and replies decoded; whatever decodes encodes back to
-/// the same message.
-pub fn sim_wire(data: &[u8]) {
-    use reel_sim::wire::{read_frame, Reply, Request};
-    let mut stream = std::io::Cursor::new(data);
-    while let Ok(Some(body)) = read_frame(&mut stream) {
-        let _ = Request::decode(&body);
-    }
-    if let Ok(r) = Request::decode(data) {
-        assert_eq!(Request::decode(&r.encode()).ok(), Some(r));
-    }
-    if let Ok(r) = Reply::decode(data) {
-        assert_eq!(Reply::decode(&r.encode()).ok(), Some(r));
     }
 }
 

@@ -1,6 +1,6 @@
 //! The fuzz seed corpus and the captured simulator replies (style points 7d and 8).
 //!
-//! - Every file of `fuzz/corpus/<target>/` goes through `reel::fuzzing::<target>`: no input may
+//! - Every file of `fuzz/corpus/<target>/` goes through `reel::fuzzing::<target>` (or `reel_sim::fuzzing::<target>`): no input may
 //!   panic. This is what CI runs; `cargo fuzz` (nightly) explores further from the same seeds.
 //! - The seeds named `sim-*` and the files of `tests/data/` are replies of the simulator to
 //!   the CDBs reel's drivers send. A test checks they are still what the simulator sends, so a
@@ -54,7 +54,7 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn the_whole_fuzz_corpus_decodes_without_panic() {
     let corpus = root().join("fuzz/corpus");
-    let targets: BTreeMap<&str, fn(&[u8])> = fuzzing::TARGETS.iter().copied().collect();
+    let targets: BTreeMap<&str, fn(&[u8])> = all_targets().collect();
     // Every corpus directory is a target, every target has seeds and a cargo-fuzz target file.
     for dir in files_and_dirs(&corpus) {
         let name = dir.file_name().unwrap().to_str().unwrap().to_owned();
@@ -64,7 +64,8 @@ fn the_whole_fuzz_corpus_decodes_without_panic() {
         );
     }
     // sim_command runs against this library; it must be a valid layout or the target is void.
-    Layout::parse(fuzzing::SIM_LAYOUT, "fuzz.toml").expect("the sim_command layout is valid");
+    Layout::parse(reel_sim::fuzzing::SIM_LAYOUT, "fuzz.toml")
+        .expect("the sim_command layout is valid");
     let mut total = 0;
     for (name, run) in &targets {
         let script = root().join(format!("fuzz/fuzz_targets/{name}.rs"));
@@ -79,6 +80,14 @@ fn the_whole_fuzz_corpus_decodes_without_panic() {
         }
     }
     assert!(total >= 80, "{total} seeds");
+}
+
+/// reel's targets and the simulator's: every directory of `fuzz/corpus/`.
+fn all_targets() -> impl Iterator<Item = (&'static str, fuzzing::Target)> {
+    fuzzing::TARGETS
+        .iter()
+        .chain(reel_sim::fuzzing::TARGETS)
+        .copied()
 }
 
 fn files_and_dirs(dir: &Path) -> Vec<PathBuf> {
@@ -953,7 +962,7 @@ mod mutated {
         SEEDS.get_or_init(|| {
             let corpus = root().join("fuzz/corpus");
             let mut v = Vec::new();
-            for &(name, run) in fuzzing::TARGETS {
+            for (name, run) in all_targets() {
                 for f in files(&corpus.join(name)) {
                     v.push((run, std::fs::read(f).unwrap()));
                 }

@@ -3,6 +3,7 @@
 mod daemon;
 mod discover;
 mod fuzz_corpus;
+mod harden;
 mod moves;
 mod mtx;
 mod pools;

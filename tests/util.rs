@@ -137,6 +137,8 @@ pub mod daemon {
         pub dir: PathBuf,
         pub socket: PathBuf,
         pub db: PathBuf,
+        /// The simulated library it serves.
+        pub layout: PathBuf,
         _tmp: Option<tempfile::TempDir>,
     }
 
@@ -155,11 +157,17 @@ pub mod daemon {
 
         /// Starts a daemon with its files in `tmp` (socket `reel.sock`, database `pools.db`).
         pub fn start_at(tmp: tempfile::TempDir) -> Daemon {
+            Daemon::start_with(tmp, default_layout())
+        }
+
+        /// Starts a daemon with its files in `tmp`, serving the simulated library `layout`.
+        pub fn start_with(tmp: tempfile::TempDir, layout: PathBuf) -> Daemon {
             let dir = tmp.path().to_path_buf();
             let mut d = Daemon {
                 child: None,
                 socket: dir.join("reel.sock"),
                 db: dir.join("pools.db"),
+                layout,
                 dir,
                 _tmp: Some(tmp),
             };
@@ -173,7 +181,7 @@ pub mod daemon {
             let mut cmd = Command::new(REEL);
             cmd.arg("serve")
                 .arg("--sim")
-                .arg(default_layout())
+                .arg(&self.layout)
                 .arg("--db")
                 .arg(&self.db)
                 .arg("--socket")

@@ -1,6 +1,6 @@
 #![no_main]
-//! Fuzz target `sim_wire`: arbitrary bytes into `reel::fuzzing::sim_wire`.
+//! Fuzz target `sim_wire`: arbitrary bytes into `reel_sim::fuzzing::sim_wire`.
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| reel::fuzzing::sim_wire(data));
+fuzz_target!(|data: &[u8]| reel_sim::fuzzing::sim_wire(data));

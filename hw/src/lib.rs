@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 pub mod device;
+pub mod hex;
 pub mod linux;
 pub mod sense;
 mod status;
@@ -113,23 +114,9 @@ impl fmt::Debug for Completion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Completion")
             .field("status", &self.status)
-            .field("sense", &HexBytes(&self.sense))
+            .field("sense", &hex::Hex(&self.sense))
             .field("residual", &self.residual)
             .finish()
-    }
-}
-
-struct HexBytes<'a>(&'a [u8]);
-
-impl fmt::Debug for HexBytes<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, b) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(" ")?;
-            }
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
     }
 }
 

@@ -6,9 +6,10 @@ use std::time::Duration;
 use reel_hw::DataDirection;
 
 use crate::layout::{ElementKind, Location, ShortForm};
-use crate::library::{put, Device, Outcome, State, EMPTY};
+use crate::library::{Device, Outcome};
 use crate::media::Barcode;
 use crate::sense::{codes, SimSense};
+use crate::state::{Cart, State};
 use crate::SimError;
 
 fn be16(cdb: &[u8], at: usize) -> u16 {
@@ -42,7 +43,7 @@ impl State {
     pub(crate) fn inquiry(&self, dev: Device, cdb: &[u8], data: &mut DataDirection<'_>) -> Outcome {
         let (ptype, rmb, vendor, product, revision, serial) = match dev {
             Device::Changer => {
-                let c = &self.layout.changer;
+                let c = &self.layout().changer;
                 (
                     0x08u8,
                     0x00u8,
@@ -53,7 +54,7 @@ impl State {
                 )
             }
             Device::Drive(d) => {
-                let c = &self.layout.drives[d];
+                let c = &self.layout().drives[d];
                 (0x01, 0x80, &c.vendor, &c.product, &c.revision, &c.serial)
             }
         };
@@ -62,7 +63,6 @@ impl State {
         if cdb[1] & 0xFE != 0 {
             return Outcome::Check(SimSense::invalid_cdb_field(1, Some(1)));
         }
-        let max = self.layout.quirks.max_allocation_length;
         if !evpd {
             if cdb[2] != 0 {
                 return Outcome::Check(SimSense::invalid_cdb_field(2, None));
@@ -76,7 +76,7 @@ impl State {
             r[8..16].copy_from_slice(&space_padded::<8>(vendor));
             r[16..32].copy_from_slice(&space_padded::<16>(product));
             r[32..36].copy_from_slice(&space_padded::<4>(revision));
-            return Outcome::Good(put(data, &r, alloc, max));
+            return Outcome::Good(self.reply(data, &r, alloc));
         }
         let mut r = vec![ptype, cdb[2], 0, 0];
         match cdb[2] {
@@ -94,7 +94,7 @@ impl State {
         }
         let n = (r.len() - 4) as u16;
         r[2..4].copy_from_slice(&n.to_be_bytes());
-        Outcome::Good(put(data, &r, alloc, max))
+        Outcome::Good(self.reply(data, &r, alloc))
     }
 
     pub(crate) fn changer_command(
@@ -126,14 +126,13 @@ impl State {
         if cdb.len() < cdb_len(opcode) {
             return Outcome::Check(SimSense::invalid_cdb_field(0, None));
         }
-        let max = self.layout.quirks.max_allocation_length;
         match opcode {
             0x00 => Outcome::Good(0),
             0x03 => {
                 let s = self
                     .request_sense(initiator, Device::Changer)
                     .to_fixed_bytes();
-                Outcome::Good(put(data, &s, usize::from(cdb[4]), max))
+                Outcome::Good(self.reply(data, &s, usize::from(cdb[4])))
             }
             0x12 => self.inquiry(Device::Changer, cdb, data),
             0x1A | 0x5A => self.changer_mode_sense(cdb, data),
@@ -196,7 +195,7 @@ impl State {
 
     /// A changer mode page, page code and length bytes included.
     pub(crate) fn changer_page(&self, page: u8) -> Vec<u8> {
-        let c = &self.layout.changer;
+        let c = &self.layout().changer;
         match page {
             0x1D => {
                 let mut p = vec![0x1D, 0x12];
@@ -238,8 +237,8 @@ impl State {
     // ---- READ ELEMENT STATUS -----------------------------------------------------------------
 
     fn read_element_status(&self, cdb: &[u8], data: &mut DataDirection<'_>) -> Outcome {
-        let q = self.layout.quirks;
-        let c = &self.layout.changer;
+        let q = self.layout().quirks;
+        let c = &self.layout().changer;
         let voltag = cdb[1] & 0x10 != 0;
         let type_code = cdb[1] & 0x0F;
         let start = be16(cdb, 2);
@@ -269,12 +268,7 @@ impl State {
             .collect();
         kinds.sort_by_key(|&k| c.range(k).first);
         if kinds.is_empty() {
-            return Outcome::Good(put(
-                data,
-                &[0u8; 8],
-                alloc as usize,
-                q.max_allocation_length,
-            ));
+            return Outcome::Good(self.reply(data, &[0u8; 8], alloc as usize));
         }
         if kinds.iter().all(|&k| c.range(k).last() < Some(start)) {
             return Outcome::Check(codes::INVALID_ELEMENT);
@@ -310,12 +304,7 @@ impl State {
         let total: usize = pages.iter().map(|p| 8 + usize::from(p.2) * p.3).sum();
         let elements: u32 = pages.iter().map(|p| u32::from(p.2)).sum();
         let Some(&(_, first_reported, _, _)) = pages.first() else {
-            return Outcome::Good(put(
-                data,
-                &[0u8; 8],
-                alloc as usize,
-                q.max_allocation_length,
-            ));
+            return Outcome::Good(self.reply(data, &[0u8; 8], alloc as usize));
         };
         let DataDirection::FromDevice(buf) = data else {
             return Outcome::Good(0);
@@ -384,11 +373,14 @@ impl State {
         dvcid: bool,
         d: &mut [u8],
     ) {
-        let q = &self.layout.quirks;
+        let q = &self.layout().quirks;
         d[0..2].copy_from_slice(&addr.to_be_bytes());
-        let cart = self.elems[self.base[kind as usize - 1] + offset];
+        let cart = self.cart_at(Location {
+            kind,
+            address: addr,
+        });
         let mut flags = 0u8;
-        if cart != EMPTY {
+        if cart.is_some() {
             flags |= 0x01;
         }
         let mut access = true;
@@ -397,14 +389,14 @@ impl State {
             ElementKind::Storage => {}
             ElementKind::ImportExport => {
                 flags |= 0x30; // INENAB, EXENAB
-                if cart != EMPTY && self.cart(cart).impexp {
+                if cart.is_some_and(|c| self.cart(c).impexp) {
                     flags |= 0x02;
                 }
-                access = !self.door_open;
+                access = !self.door_open();
             }
             ElementKind::DataTransfer => {
-                let cfg = &self.layout.drives[offset];
-                let st = &self.drives[offset];
+                let cfg = &self.layout().drives[offset];
+                let st = self.drive(offset);
                 if !cfg.present {
                     flags |= 0x04;
                     d[4] = 0x83;
@@ -425,7 +417,7 @@ impl State {
         }
         d[2] = flags;
         let mut at = 12;
-        if cart != EMPTY {
+        if let Some(cart) = cart {
             let c = self.cart(cart);
             d[9] = c.medium.element_type_bits();
             if let Some(src) = c.source {
@@ -440,7 +432,7 @@ impl State {
             at += usize::from(q.volume_tag_length);
         }
         if dvcid && kind == ElementKind::DataTransfer {
-            let cfg = &self.layout.drives[offset];
+            let cfg = &self.layout().drives[offset];
             if cfg.present {
                 d[at] = 0x02; // ASCII
                 d[at + 1] = 0x00; // vendor specific designator: the serial alone
@@ -456,7 +448,7 @@ impl State {
     // ---- moves -------------------------------------------------------------------------------
 
     fn check_transport(&self, addr: u16) -> Result<(), SimSense> {
-        if addr == 0 || self.layout.changer.transport.contains(addr) {
+        if addr == 0 || self.layout().changer.transport.contains(addr) {
             Ok(())
         } else {
             Err(codes::INVALID_ELEMENT)
@@ -470,13 +462,13 @@ impl State {
         match loc.kind {
             ElementKind::Transport => Err(codes::INVALID_ELEMENT),
             ElementKind::Storage => Ok(loc),
-            ElementKind::ImportExport if self.door_open => Err(codes::DOOR_OPEN),
+            ElementKind::ImportExport if self.door_open() => Err(codes::DOOR_OPEN),
             ElementKind::ImportExport => Ok(loc),
             ElementKind::DataTransfer => {
-                let d = usize::from(addr - self.layout.changer.data_transfer.first);
-                if !self.layout.drives[d].present {
+                let d = usize::from(addr - self.layout().changer.data_transfer.first);
+                if !self.layout().drives[d].present {
                     Err(codes::DRIVE_REMOVED)
-                } else if self.drives[d].offline {
+                } else if self.drive(d).offline {
                     Err(codes::OFFLINE)
                 } else {
                     Ok(loc)
@@ -491,40 +483,18 @@ impl State {
         if loc.kind != ElementKind::DataTransfer {
             return Ok(false);
         }
-        let d = usize::from(loc.address - self.layout.changer.data_transfer.first);
-        let st = &self.drives[d];
+        let d = usize::from(loc.address - self.layout().changer.data_transfer.first);
+        let st = self.drive(d);
         if !st.prevent.is_empty() {
             return Err(codes::REMOVAL_PREVENTED);
         }
         if st.threaded {
-            if self.layout.quirks.auto_unload {
+            if self.layout().quirks.auto_unload {
                 return Ok(true);
             }
             return Err(codes::REMOVAL_PREVENTED);
         }
         Ok(false)
-    }
-
-    fn take(&mut self, loc: Location) -> u32 {
-        let i = self.index(loc).unwrap_or(0);
-        let cart = std::mem::replace(&mut self.elems[i], EMPTY);
-        if loc.kind == ElementKind::DataTransfer {
-            let d = usize::from(loc.address - self.layout.changer.data_transfer.first);
-            self.drives[d].threaded = false;
-        }
-        cart
-    }
-
-    fn place(&mut self, loc: Location, cart: u32, from: Location) {
-        let i = self.index(loc).unwrap_or(0);
-        self.elems[i] = cart;
-        let c = self.cart_mut(cart);
-        c.source = Some(from.address);
-        c.impexp = false;
-        if loc.kind == ElementKind::DataTransfer {
-            let d = usize::from(loc.address - self.layout.changer.data_transfer.first);
-            self.drive_received(d, cart);
-        }
     }
 
     fn move_medium(&mut self, cdb: &[u8], apply: bool) -> Outcome {
@@ -549,14 +519,15 @@ impl State {
             Err(s) => return Outcome::Check(s),
         };
         if !apply {
-            let t = &self.layout.timing;
+            let t = &self.layout().timing;
             let ms = t.move_ms + if unload { t.load_ms } else { 0 };
             if ms > 0 {
                 return Outcome::Delay(Duration::from_millis(ms));
             }
         }
-        let cart = self.take(src);
-        self.place(dst, cart, src);
+        if let Some(cart) = self.take(src) {
+            self.place(dst, cart, src);
+        }
         self.persist();
         Outcome::Good(0)
     }
@@ -591,14 +562,15 @@ impl State {
             Err(s) => return Outcome::Check(s),
         };
         if !apply {
-            let t = &self.layout.timing;
+            let t = &self.layout().timing;
             let ms = 2 * t.move_ms + if unload { t.load_ms } else { 0 };
             if ms > 0 {
                 return Outcome::Delay(Duration::from_millis(ms));
             }
         }
-        let a = self.take(src);
-        let b = self.take(d1);
+        let (Some(a), Some(b)) = (self.take(src), self.take(d1)) else {
+            return Outcome::Check(codes::SOURCE_EMPTY);
+        };
         self.place(d2, b, d1);
         self.place(d1, a, src);
         self.persist();
@@ -619,7 +591,7 @@ impl State {
     }
 
     fn initialize_element_status(&self, cdb: &[u8], apply: bool) -> Outcome {
-        let c = &self.layout.changer;
+        let c = &self.layout().changer;
         let n: u64 = if cdb[0] == 0x37 && cdb[1] & 0x01 != 0 {
             let first = be16(cdb, 2);
             let count = be16(cdb, 6);
@@ -642,7 +614,7 @@ impl State {
                 .map(|k| u64::from(c.range(k).count))
                 .sum()
         };
-        let ms = n * self.layout.timing.inventory_ms_per_element;
+        let ms = n * self.layout().timing.inventory_ms_per_element;
         if !apply && ms > 0 {
             return Outcome::Delay(Duration::from_millis(ms));
         }
@@ -651,12 +623,8 @@ impl State {
 
     fn changer_prevent(&mut self, initiator: u32, cdb: &[u8]) -> Outcome {
         match cdb[4] & 0x03 {
-            0 => self.prevent.retain(|&p| p != initiator),
-            1 => {
-                if !self.prevent.contains(&initiator) {
-                    self.prevent.push(initiator);
-                }
-            }
+            0 => self.set_prevent(initiator, false),
+            1 => self.set_prevent(initiator, true),
             _ => return Outcome::Check(SimSense::invalid_cdb_field(4, Some(1))),
         }
         Outcome::Good(0)
@@ -664,17 +632,17 @@ impl State {
 
     fn open_close_ie(&mut self, cdb: &[u8]) -> Outcome {
         let addr = be16(cdb, 2);
-        if !self.layout.changer.import_export.contains(addr) {
+        if !self.layout().changer.import_export.contains(addr) {
             return Outcome::Check(codes::INVALID_ELEMENT);
         }
         match cdb[4] & 0x1F {
             0 => {
-                if !self.prevent.is_empty() {
+                if self.removal_prevented() {
                     return Outcome::Check(codes::REMOVAL_PREVENTED);
                 }
-                self.door_open = true;
+                self.set_door_open(true);
             }
-            1 => self.door_open = false,
+            1 => self.set_door_open(false),
             _ => return Outcome::Check(SimSense::invalid_cdb_field(4, Some(4))),
         }
         self.persist();
@@ -684,12 +652,12 @@ impl State {
     // ---- operator ----------------------------------------------------------------------------
 
     fn operator_allowed(&self) -> Result<(), SimError> {
-        if self.layout.changer.import_export.count == 0 {
+        if self.layout().changer.import_export.count == 0 {
             return Err(SimError::Operator(
                 "this library has no import/export elements".to_owned(),
             ));
         }
-        if !self.prevent.is_empty() {
+        if self.removal_prevented() {
             return Err(SimError::Operator(
                 "the import/export door is locked: a host holds PREVENT MEDIUM REMOVAL".to_owned(),
             ));
@@ -698,7 +666,7 @@ impl State {
     }
 
     fn ie_location(&self, addr: u16) -> Result<Location, SimError> {
-        let r = self.layout.changer.import_export;
+        let r = self.layout().changer.import_export;
         if !r.contains(addr) {
             return Err(SimError::Operator(format!(
                 "ie:{addr} is not an import/export element (they are {}..={})",
@@ -713,7 +681,7 @@ impl State {
     }
 
     fn operator_event(&mut self) {
-        self.ie_gen = self.ie_gen.wrapping_add(1);
+        self.import_export_changed();
         self.persist();
     }
 
@@ -725,7 +693,7 @@ impl State {
         self.operator_allowed()?;
         let bc =
             Barcode::new(barcode).map_err(|e| SimError::Operator(format!("{barcode:?}: {e}")))?;
-        if self.carts.iter().flatten().any(|c| c.barcode == bc) {
+        if self.has_barcode(bc) {
             return Err(SimError::Operator(format!(
                 "a cartridge with barcode {bc} is already in the library"
             )));
@@ -739,7 +707,7 @@ impl State {
                 loc
             }
             None => {
-                let r = self.layout.changer.import_export;
+                let r = self.layout().changer.import_export;
                 (0..r.count)
                     .map(|i| Location {
                         kind: ElementKind::ImportExport,
@@ -751,22 +719,16 @@ impl State {
                     })?
             }
         };
-        let cart = Some(crate::library::Cart {
-            barcode: bc,
-            medium: bc.medium(),
-            source: None,
-            impexp: true,
-            mam: std::collections::BTreeMap::new(),
-        });
-        let i = if let Some(i) = self.free_carts.pop() {
-            self.carts[i as usize] = cart;
-            i
-        } else {
-            self.carts.push(cart);
-            (self.carts.len() - 1) as u32
-        };
-        let e = self.index(loc).unwrap_or(0);
-        self.elems[e] = i;
+        self.add_cart(
+            loc,
+            Cart {
+                barcode: bc,
+                medium: bc.medium(),
+                source: None,
+                impexp: true,
+                mam: std::collections::BTreeMap::new(),
+            },
+        );
         self.operator_event();
         Ok(loc)
     }
@@ -774,28 +736,24 @@ impl State {
     pub(crate) fn operator_remove(&mut self, ie: u16) -> Result<Barcode, SimError> {
         self.operator_allowed()?;
         let loc = self.ie_location(ie)?;
-        let Some(cart) = self.cart_at(loc) else {
+        let Some(cart) = self.remove_cart(loc) else {
             return Err(SimError::Operator(format!("{loc} is empty")));
         };
-        let e = self.index(loc).unwrap_or(0);
-        self.elems[e] = EMPTY;
-        let bc = self.cart(cart).barcode;
-        self.carts[cart as usize] = None;
-        self.free_carts.push(cart);
         self.operator_event();
+        let bc = cart.barcode;
         Ok(bc)
     }
 
     pub(crate) fn operator_door(&mut self, open: bool) -> Result<(), SimError> {
         if open {
             self.operator_allowed()?;
-        } else if self.layout.changer.import_export.count == 0 {
+        } else if self.layout().changer.import_export.count == 0 {
             return Err(SimError::Operator(
                 "this library has no import/export elements".to_owned(),
             ));
         }
-        let was = self.door_open;
-        self.door_open = open;
+        let was = self.door_open();
+        self.set_door_open(open);
         if was && !open {
             // Closing the door: the library rescans the import/export elements.
             self.operator_event();
@@ -806,30 +764,25 @@ impl State {
     }
 
     pub(crate) fn operator_drive(&mut self, address: u16, online: bool) -> Result<(), SimError> {
-        let r = self.layout.changer.data_transfer;
+        let r = self.layout().changer.data_transfer;
         if !r.contains(address) {
             return Err(SimError::Operator(format!(
                 "{address} is not a drive element address"
             )));
         }
         let d = usize::from(address - r.first);
-        if !self.layout.drives[d].present {
+        if !self.layout().drives[d].present {
             return Err(SimError::Operator(format!(
                 "drive:{address} is an empty bay"
             )));
         }
-        let st = &mut self.drives[d];
+        let st = self.drive_mut(d);
         if st.offline != online {
             return Ok(());
         }
         st.offline = !online;
         if online {
-            // Back on the bus: every initiator sees a power-on reset of that drive.
-            for ini in &mut self.initiators {
-                if let Some(u) = ini.drives.get_mut(d) {
-                    u.power_on = true;
-                }
-            }
+            self.drive_powered_on(d);
         }
         self.persist();
         Ok(())

@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 use reel_hw::DataDirection;
 
 use crate::changer::cdb_len;
-use crate::library::{put, Attr, Device, Outcome, State};
+use crate::library::{Device, Outcome};
 use crate::media::{density_info, Medium, MediumKind};
 use crate::sense::{codes, SimSense};
+use crate::state::{Attr, State};
 
 /// TapeAlert flag 0x14: clean now.
 pub const TAPEALERT_CLEAN_NOW: u8 = 0x14;
@@ -59,7 +60,7 @@ impl State {
         let Some(cart) = self.drive_cart(d) else {
             return Err(codes::NO_MEDIUM);
         };
-        let st = &self.drives[d];
+        let st = self.drive(d);
         if !st.threaded {
             return Err(codes::LOAD_REQUIRED);
         }
@@ -70,7 +71,7 @@ impl State {
         if m.kind == MediumKind::Cleaning {
             return Err(codes::CLEANING_CARTRIDGE);
         }
-        if !self.layout.drives[d].generation.reads(m) {
+        if !self.layout().drives[d].generation.reads(m) {
             return Err(codes::INCOMPATIBLE_MEDIUM);
         }
         Ok(())
@@ -80,7 +81,7 @@ impl State {
     /// done loading (any medium kind).
     fn loaded_medium(&self, d: usize) -> Result<u32, SimSense> {
         let cart = self.drive_cart(d).ok_or(codes::NO_MEDIUM)?;
-        let st = &self.drives[d];
+        let st = self.drive(d);
         if !st.threaded {
             return Err(codes::LOAD_REQUIRED);
         }
@@ -121,23 +122,22 @@ impl State {
         if cdb.len() < cdb_len(opcode) {
             return Outcome::Check(SimSense::invalid_cdb_field(0, None));
         }
-        let max = self.layout.quirks.max_allocation_length;
         let r = match opcode {
             0x00 => self.drive_readiness(d).map(|()| 0),
             0x01 => self.drive_readiness(d).map(|()| {
-                self.drives[d].position = 0;
+                self.drive_mut(d).position = 0;
                 0
             }),
             0x03 => {
                 let s = self
                     .request_sense(initiator, Device::Drive(d))
                     .to_fixed_bytes();
-                Ok(put(data, &s, usize::from(cdb[4]), max))
+                Ok(self.reply(data, &s, usize::from(cdb[4])))
             }
             0x05 => {
                 // Maximum 8 MiB, minimum 1 byte.
                 let r = [0x00, 0x80, 0x00, 0x00, 0x00, 0x01];
-                Ok(put(data, &r, 6, max))
+                Ok(self.reply(data, &r, 6))
             }
             0x12 => return self.inquiry(Device::Drive(d), cdb, data),
             0x1A | 0x5A => self.drive_mode_sense(d, cdb, data),
@@ -157,7 +157,7 @@ impl State {
     }
 
     fn drive_prevent(&mut self, initiator: u32, d: usize, cdb: &[u8]) -> Result<usize, SimSense> {
-        let p = &mut self.drives[d].prevent;
+        let p = &mut self.drive_mut(d).prevent;
         match cdb[4] & 0x03 {
             0 => p.retain(|&i| i != initiator),
             1 => {
@@ -176,18 +176,18 @@ impl State {
         let Some(cart) = self.drive_cart(d) else {
             return Outcome::Check(codes::NO_MEDIUM);
         };
-        let load_ms = self.layout.timing.load_ms;
+        let load_ms = self.layout().timing.load_ms;
         if load {
-            if self.drives[d].threaded {
+            if self.drive(d).threaded {
                 // Already loaded: LOAD rewinds.
-                self.drives[d].position = 0;
+                self.drive_mut(d).position = 0;
                 return Outcome::Good(0);
             }
             if !apply && !immed && load_ms > 0 {
                 return Outcome::Delay(Duration::from_millis(load_ms));
             }
             let medium = self.cart(cart).medium;
-            let st = &mut self.drives[d];
+            let st = self.drive_mut(d);
             st.threaded = true;
             st.position = 0;
             st.load_gen = st.load_gen.wrapping_add(1);
@@ -198,16 +198,16 @@ impl State {
             };
             self.count_load(d, medium);
         } else {
-            if !self.drives[d].prevent.is_empty() {
+            if !self.drive(d).prevent.is_empty() {
                 return Outcome::Check(codes::REMOVAL_PREVENTED);
             }
-            if !self.drives[d].threaded {
+            if !self.drive(d).threaded {
                 return Outcome::Good(0);
             }
             if !apply && !immed && load_ms > 0 {
                 return Outcome::Delay(Duration::from_millis(load_ms));
             }
-            let st = &mut self.drives[d];
+            let st = self.drive_mut(d);
             st.threaded = false;
             st.position = 0;
         }
@@ -244,7 +244,7 @@ impl State {
             .drive_cart(d)
             .map(|c| {
                 let m = self.cart(c).medium;
-                !self.layout.drives[d].generation.writes(m)
+                !self.layout().drives[d].generation.writes(m)
             })
             .unwrap_or(false);
         let dsp = 0x10 | if wp { 0x80 } else { 0 }; // buffered mode 1, WP
@@ -275,8 +275,7 @@ impl State {
     ) -> Result<usize, SimSense> {
         let sa = cdb[1] & 0x1F;
         self.drive_readiness(d)?;
-        let pos = self.drives[d].position;
-        let max = self.layout.quirks.max_allocation_length;
+        let pos = self.drive(d).position;
         match sa {
             0x00 | 0x01 => {
                 let mut r = [0u8; 20];
@@ -284,13 +283,13 @@ impl State {
                 let p = (pos as u32).to_be_bytes();
                 r[4..8].copy_from_slice(&p);
                 r[8..12].copy_from_slice(&p);
-                Ok(put(data, &r, 20, max))
+                Ok(self.reply(data, &r, 20))
             }
             0x06 => {
                 let mut r = [0u8; 32];
                 r[0] = if pos == 0 { 0x80 } else { 0 };
                 r[8..16].copy_from_slice(&pos.to_be_bytes());
-                Ok(put(data, &r, usize::from(be16(cdb, 7)).max(32), max))
+                Ok(self.reply(data, &r, usize::from(be16(cdb, 7)).max(32)))
             }
             _ => Err(SimSense::invalid_cdb_field(1, Some(4))),
         }
@@ -305,7 +304,7 @@ impl State {
         let media = cdb[1] & 0x01 != 0;
         let medium_type = cdb[1] & 0x02 != 0;
         let alloc = usize::from(be16(cdb, 7));
-        let generation = self.layout.drives[d].generation;
+        let generation = self.layout().drives[d].generation;
         let loaded: Option<Medium> = if media {
             let cart = self.loaded_medium(d)?;
             let m = self.cart(cart).medium;
@@ -404,7 +403,7 @@ impl State {
         let r = match page {
             0x00 => vec![0x00, 0x00, 0x00, 0x02, 0x00, 0x2E],
             0x2E => {
-                let st = &mut self.drives[d];
+                let st = self.drive_mut(d);
                 let mut flags = std::mem::take(&mut st.alerts);
                 if st.needs_cleaning {
                     flags |= 1 << (TAPEALERT_CLEAN_NOW - 1);
@@ -430,7 +429,7 @@ impl State {
         let mut v: Vec<(u16, u8, Vec<u8>)> = Vec::new();
         if let Some(info) = m.density_code().and_then(density_info) {
             let mib = u64::from(info.capacity_mb) * 1_000_000 / (1 << 20);
-            let remaining = if self.layout.drives[d].generation.reads(m) {
+            let remaining = if self.layout().drives[d].generation.reads(m) {
                 mib
             } else {
                 0

@@ -17,9 +17,12 @@
 mod changer;
 pub mod client;
 mod drive;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod layout;
 mod library;
 pub mod media;
+mod persist;
 pub mod script;
 pub mod sense;
 pub mod server;

@@ -23,6 +23,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::Duration;
 
+use reel_hw::hex::Hex;
 use reel_hw::{
     Completion, DataDirection, ScsiStatus, Transport, TransportError, TransportErrorKind,
 };
@@ -238,7 +239,11 @@ impl ScriptedTransport {
     pub fn done(&mut self) {
         self.done = true;
         if !self.script.is_empty() {
-            let rest: Vec<String> = self.script.iter().map(|e| hex(&e.cdb)).collect();
+            let rest: Vec<String> = self
+                .script
+                .iter()
+                .map(|e| Hex(&e.cdb).to_string())
+                .collect();
             panic!(
                 "ScriptedTransport({}): {} expected command(s) never sent after {} executed:\n  {}",
                 self.device,
@@ -263,13 +268,6 @@ impl Drop for ScriptedTransport {
     }
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter()
-        .map(|x| format!("{x:02x}"))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 fn diff(want: &[u8], got: &[u8]) -> String {
     let n = want.len().max(got.len());
     let marks: Vec<&str> = (0..n)
@@ -283,8 +281,8 @@ fn diff(want: &[u8], got: &[u8]) -> String {
         .collect();
     format!(
         "expected: {}\n     got: {}\n          {}",
-        hex(want),
-        hex(got),
+        Hex(want),
+        Hex(got),
         marks.join(" ")
     )
 }
@@ -304,7 +302,7 @@ impl Transport for ScriptedTransport {
             panic!(
                 "ScriptedTransport({}): unexpected command #{n} {} (script exhausted)",
                 self.device,
-                hex(cdb)
+                Hex(cdb)
             );
         };
         if e.cdb != cdb {
@@ -320,7 +318,7 @@ impl Transport for ScriptedTransport {
                 timeout,
                 "ScriptedTransport({}): command #{n} ({}) timeout",
                 self.device,
-                hex(cdb)
+                Hex(cdb)
             );
         }
         if let Some(want) = &e.data_out {
@@ -355,7 +353,7 @@ impl Transport for ScriptedTransport {
                         "ScriptedTransport({}): command #{n} ({}) has scripted data-in but the \
                          driver gave no buffer",
                         self.device,
-                        hex(cdb)
+                        Hex(cdb)
                     ),
                     DataDirection::None | DataDirection::ToDevice(_) => 0,
                 };

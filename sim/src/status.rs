@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::layout::{ElementKind, Location};
-use crate::library::{State, EMPTY};
+use crate::state::State;
 
 /// One element and what is in it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,7 +56,7 @@ pub struct LibraryStatus {
 
 impl LibraryStatus {
     pub(crate) fn of(st: &State) -> LibraryStatus {
-        let c = &st.layout.changer;
+        let c = &st.layout().changer;
         let list = |kind: ElementKind| -> Vec<ElementStatus> {
             let r = c.range(kind);
             (0..r.count)
@@ -73,7 +73,7 @@ impl LibraryStatus {
                 .collect()
         };
         let drives = st
-            .layout
+            .layout()
             .drives
             .iter()
             .enumerate()
@@ -82,17 +82,17 @@ impl LibraryStatus {
                 serial: d.serial.clone(),
                 generation: d.generation.to_string(),
                 present: d.present,
-                offline: st.drives[i].offline,
+                offline: st.drive(i).offline,
                 barcode: st.drive_cart(i).map(|x| st.cart(x).barcode.to_string()),
-                loaded: st.drives[i].threaded,
-                needs_cleaning: st.drives[i].needs_cleaning,
+                loaded: st.drive(i).threaded,
+                needs_cleaning: st.drive(i).needs_cleaning,
             })
             .collect();
         LibraryStatus {
             serial: c.serial.clone(),
-            door_open: st.door_open,
-            removal_prevented: !st.prevent.is_empty(),
-            cartridges: st.elems.iter().filter(|&&e| e != EMPTY).count(),
+            door_open: st.door_open(),
+            removal_prevented: st.removal_prevented(),
+            cartridges: st.cartridge_count(),
             slots: list(ElementKind::Storage),
             import_export: list(ElementKind::ImportExport),
             drives,

@@ -36,6 +36,11 @@ pub enum Command {
     /// RSM media pools.
     #[command(subcommand)]
     Pool(PoolCommand),
+    /// Physical media: list, show, allocate, deallocate, move between pools, ...
+    #[command(subcommand)]
+    Media(MediaCommand),
+    /// Operator requests: list, satisfy, refuse, submit a message.
+    Opreq(OpreqArgs),
     /// Prevent medium removal: keep the import/export elements shut (technician command).
     Lock(LockArgs),
     /// Allow medium removal again (technician command).
@@ -272,6 +277,130 @@ pub struct PoolSecurityArgs {
     pub deny: Vec<String>,
     #[command(flatten)]
     pub client: ClientArgs,
+}
+
+/// `reel media ...`.
+#[derive(Debug, Subcommand)]
+pub enum MediaCommand {
+    /// List physical media.
+    List(MediaListArgs),
+    /// Show one medium (by id or bar code).
+    Show(MediumArgs),
+    /// Allocate a side from POOL for this caller (AllocateNtmsMedia).
+    Allocate(MediaAllocateArgs),
+    /// Release a logical medium (DeallocateNtmsMedia).
+    Deallocate(LmidArgs),
+    /// Move a medium to another pool (MoveToNtmsMediaPool).
+    Move(MediaMoveArgs),
+    /// Mark an allocated side full (SetNtmsMediaComplete).
+    Complete(LmidArgs),
+    /// Retire a medium for good (DecommissionNtmsMedia).
+    Decommission(MediumArgs),
+    /// Remove a medium from the catalogue (DeleteNtmsMedia).
+    Delete(MediumArgs),
+}
+
+/// `reel media list`.
+#[derive(Debug, Args)]
+pub struct MediaListArgs {
+    /// Only this pool's media.
+    #[arg(long, value_name = "NAME")]
+    pub pool: Option<String>,
+    /// Only media in the library with this changer serial.
+    #[arg(long, value_name = "SERIAL")]
+    pub library: Option<String>,
+    /// Only offline media.
+    #[arg(long)]
+    pub offline: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// A command on one medium.
+#[derive(Debug, Args)]
+pub struct MediumArgs {
+    /// The medium's id or bar code.
+    pub medium: String,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// A command on one logical medium.
+#[derive(Debug, Args)]
+pub struct LmidArgs {
+    /// The logical medium id (what allocate returned).
+    pub lmid: uuid::Uuid,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `reel media allocate`.
+#[derive(Debug, Args)]
+pub struct MediaAllocateArgs {
+    /// The application pool, e.g. `\App\Pool`.
+    pub pool: String,
+    /// Take this medium (id or bar code) or side id, e.g. from Import or Free.
+    #[arg(long, value_name = "MEDIUM")]
+    pub side: Option<String>,
+    /// A side no other application shares (NTMS_ALLOCATE_NEW).
+    #[arg(long, conflicts_with = "next")]
+    pub new: bool,
+    /// The next side of the medium LMID holds (NTMS_ALLOCATE_NEXT).
+    #[arg(long, value_name = "LMID")]
+    pub next: Option<uuid::Uuid>,
+    /// Fail at once (ERROR_MEDIA_UNAVAILABLE) instead of asking an operator.
+    #[arg(long)]
+    pub error_if_unavailable: bool,
+    /// How long to wait for an operator, in ms (0: no wait; default: forever).
+    #[arg(long, value_name = "MS")]
+    pub timeout: Option<u64>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `reel media move`.
+#[derive(Debug, Args)]
+pub struct MediaMoveArgs {
+    /// The medium's id or bar code.
+    pub medium: String,
+    /// The destination pool, e.g. `\Free\LTO-8`.
+    pub pool: String,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `reel opreq [list | satisfy ID | refuse ID | submit message TEXT]`.
+#[derive(Debug, Args)]
+pub struct OpreqArgs {
+    #[command(subcommand)]
+    pub command: Option<OpreqCommand>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `reel opreq` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum OpreqCommand {
+    /// List the open requests (the default).
+    List,
+    /// Mark a request done: the waiting call looks again.
+    Satisfy {
+        /// The request id.
+        id: uuid::Uuid,
+    },
+    /// Refuse a request: the waiting call fails with ERROR_CANCELLED.
+    Refuse {
+        /// The request id.
+        id: uuid::Uuid,
+    },
+    /// Raise a request of your own.
+    Submit {
+        /// Only `message` is supported.
+        #[arg(value_parser = ["message"])]
+        kind: String,
+        /// The text for the operator.
+        text: String,
+    },
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ impl From<Status> for Failure {
     }
 }
 
-fn connect(args: &ClientArgs) -> Result<Client, Failure> {
+pub(super) fn connect(args: &ClientArgs) -> Result<Client, Failure> {
     Ok(Client::connect(&args.socket, "reel-cli")?)
 }
 
@@ -86,7 +86,7 @@ fn descriptor(allow: &[String], deny: &[String]) -> Result<Option<WireSecurity>,
 }
 
 /// A missing leading `\` means the same rooted path.
-fn rooted(name: &str) -> String {
+pub(super) fn rooted(name: &str) -> String {
     if name.starts_with('\\') {
         name.to_owned()
     } else {
@@ -95,7 +95,11 @@ fn rooted(name: &str) -> String {
 }
 
 /// The id of the pool NAME (`\` = the root pool) as the caller may open it.
-fn resolve(client: &mut Client, name: &str, root_allowed: bool) -> Result<Uuid, Failure> {
+pub(super) fn resolve(
+    client: &mut Client,
+    name: &str,
+    root_allowed: bool,
+) -> Result<Uuid, Failure> {
     if name == "\\" {
         if !root_allowed {
             return Err(Failure::rsm(
@@ -423,7 +427,7 @@ fn security(a: PoolSecurityArgs, json: bool) -> Result<(), Failure> {
 }
 
 /// An aligned table on stdout.
-fn table(header: &[&str], rows: Vec<Vec<String>>) -> Result<(), Failure> {
+pub(super) fn table(header: &[&str], rows: Vec<Vec<String>>) -> Result<(), Failure> {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for r in &rows {
         for (w, c) in widths.iter_mut().zip(r) {

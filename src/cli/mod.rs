@@ -6,6 +6,7 @@ mod args;
 mod client;
 mod devices;
 mod discover;
+mod media;
 mod moves;
 mod mtx;
 mod output;
@@ -61,6 +62,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Library(a) => client::library(a, json),
         Command::MediaTypes(a) => client::media_types(a, json),
         Command::Pool(p) => client::pool(p, json),
+        Command::Media(m) => media::run(m, json),
+        Command::Opreq(a) => media::opreq(a, json),
         Command::Lock(a) => tech::lock(a, true, json),
         Command::Unlock(a) => tech::lock(a, false, json),
         Command::Exchange(a) => tech::exchange(a, json),

@@ -55,13 +55,7 @@ fn discoverer(choice: &DeviceChoice) -> Result<DiscoverFn, Failure> {
         let libraries = inventory
             .libraries
             .iter()
-            .map(|l| DiscoveredLibrary {
-                serial: l.serial().to_owned(),
-                vendor: l.changer.vendor.clone(),
-                product: l.changer.product.clone(),
-                revision: l.changer.revision.clone(),
-                media_types: l.detected_media_types(),
-            })
+            .map(DiscoveredLibrary::from_model)
             .collect();
         Ok(Discovered {
             document,

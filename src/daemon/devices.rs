@@ -14,6 +14,7 @@ use std::thread;
 use serde_json::Value;
 
 use crate::media::MediaType;
+use crate::pool::media::{Cartridge, LocationKind};
 
 use super::wire::Status;
 
@@ -39,6 +40,61 @@ pub struct DiscoveredLibrary {
     pub revision: String,
     /// Media types at least one of its drives can read.
     pub media_types: Vec<MediaType>,
+    /// Every cartridge in it (slots, I/E ports, drives, transports).
+    pub cartridges: Vec<Cartridge>,
+}
+
+impl DiscoveredLibrary {
+    /// The library as the pool layer registers it, from discovery's model.
+    pub fn from_model(l: &crate::discovery::Library) -> DiscoveredLibrary {
+        DiscoveredLibrary {
+            serial: l.serial().to_owned(),
+            vendor: l.changer.vendor.clone(),
+            product: l.changer.product.clone(),
+            revision: l.changer.revision.clone(),
+            media_types: l.detected_media_types(),
+            cartridges: cartridges(l),
+        }
+    }
+}
+
+/// Every full element of a discovered library as a [`Cartridge`] (no MAM label: reading one
+/// needs the cartridge in a drive).
+pub fn cartridges(l: &crate::discovery::Library) -> Vec<Cartridge> {
+    let element = |kind: LocationKind, e: &crate::discovery::Element| Cartridge {
+        kind,
+        address: e.address,
+        barcode: e.barcode.clone(),
+        media_type: e.media_type,
+        source: e.source,
+        label: None,
+    };
+    let mut v = Vec::with_capacity(l.slots.len() + l.drives.len());
+    v.extend(
+        l.slots
+            .iter()
+            .filter(|e| e.full)
+            .map(|e| element(LocationKind::Slot, e)),
+    );
+    v.extend(
+        l.import_export
+            .iter()
+            .filter(|e| e.full)
+            .map(|e| element(LocationKind::Ie, e)),
+    );
+    v.extend(
+        l.drives
+            .iter()
+            .filter(|d| d.element.full)
+            .map(|d| element(LocationKind::Drive, &d.element)),
+    );
+    v.extend(
+        l.transports
+            .iter()
+            .filter(|e| e.full)
+            .map(|e| element(LocationKind::Transport, e)),
+    );
+    v
 }
 
 /// Runs discovery on the backend; `true` asks for INITIALIZE ELEMENT STATUS first.

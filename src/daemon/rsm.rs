@@ -5,14 +5,15 @@
 //! text.
 
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use tracing::{info, warn};
 
 use crate::media::MediaTypeRef;
 use crate::pool::{
-    self, Identity, LibraryIdentity, Rsm, RsmError, SecurityDescriptor, SessionId, NTMS_CREATE_NEW,
-    NTMS_ENUM_DEFAULT, NTMS_ENUM_ROOTPOOL, NTMS_OPEN_ALWAYS, NTMS_OPEN_EXISTING,
+    self, Identity, LibraryIdentity, MediaFilter, Rsm, RsmError, SecurityDescriptor, SessionId,
+    NTMS_CREATE_NEW, NTMS_ENUM_DEFAULT, NTMS_ENUM_ROOTPOOL, NTMS_OPEN_ALWAYS, NTMS_OPEN_EXISTING,
 };
 
 use super::devices::{Devices, Discovered};
@@ -22,6 +23,7 @@ use super::wire::{
     AceKind, Call, CreateDisposition, Created, MediaTypeEntry, MediaTypes, ObjectType, PoolUpdate,
     Status, WireSecurity,
 };
+use super::wire::{DeallocatedReply, MediaList, MovedReply, OperatorRequests, MAX_MEDIA_PAGE};
 
 /// The RSM service as the daemon serves it.
 #[derive(Debug)]
@@ -88,8 +90,21 @@ impl RsmBackend {
                 product: lib.product.clone(),
                 revision: lib.revision.clone(),
             };
-            rsm(self.rsm.register_library(&identity, &lib.media_types))?;
-            info!(serial = %lib.serial, media_types = ?lib.media_types, "library registered");
+            let id = rsm(self.rsm.register_library(&identity, &lib.media_types))?;
+            let report = rsm(self.rsm.register_media(id, &lib.cartridges))?;
+            for w in &report.warnings {
+                warn!(serial = %lib.serial, "{w}");
+            }
+            info!(
+                serial = %lib.serial,
+                media_types = ?lib.media_types,
+                added = report.added,
+                updated = report.updated,
+                offline = report.offline,
+                dropped = report.dropped,
+                cleaners = report.cleaners,
+                "library registered"
+            );
         }
         if found.libraries.is_empty() {
             warn!("discovery found no library: only pools of pools can be created");
@@ -202,6 +217,111 @@ impl RsmBackend {
     }
 }
 
+impl RsmBackend {
+    /// The media calls (rsm-media-and-mounts §2).
+    fn media_call(&self, s: SessionId, call: Call) -> Result<Value, Status> {
+        match call {
+            Call::ListMedia {
+                pool,
+                library,
+                offline,
+                offset,
+                limit,
+            } => {
+                if limit == 0 || limit > MAX_MEDIA_PAGE {
+                    return Err(Status::invalid_parameter(format!(
+                        "a page holds 1 to {MAX_MEDIA_PAGE} media, not {limit}"
+                    )));
+                }
+                let library = match library {
+                    None => None,
+                    Some(serial) => {
+                        self.begin(s)?;
+                        let id = self
+                            .rsm
+                            .libraries()
+                            .into_iter()
+                            .find(|l| l.identity.serial == serial)
+                            .map(|l| l.id);
+                        Some(id.ok_or_else(|| {
+                            status_of(&RsmError::InvalidLibrary(format!(
+                                "no library has serial {serial}"
+                            )))
+                        })?)
+                    }
+                };
+                let filter = MediaFilter {
+                    pool,
+                    library,
+                    offline,
+                };
+                let page = rsm(self.rsm.list_media(s, &filter, offset, limit))?;
+                to_value(&MediaList {
+                    media: page.media,
+                    total: page.total,
+                })
+            }
+            Call::GetMedium { id, barcode } => match (id, barcode) {
+                (Some(id), None) => to_value(&rsm(self.rsm.get_medium(s, id))?),
+                (None, Some(b)) => to_value(&rsm(self.rsm.find_medium(s, &b))?),
+                _ => Err(Status::invalid_parameter(
+                    "name the medium by id or by bar code, not both",
+                )),
+            },
+            Call::AllocateMedia {
+                pool,
+                side,
+                next,
+                options,
+                timeout_ms,
+            } => {
+                let timeout = timeout_ms.map(Duration::from_millis);
+                to_value(&rsm(self
+                    .rsm
+                    .allocate_media(s, pool, side, next, options, timeout))?)
+            }
+            Call::DeallocateMedia { lmid, options } => {
+                let d = rsm(self.rsm.deallocate_media(s, lmid, options))?;
+                to_value(&DeallocatedReply {
+                    lmid,
+                    state: d.state,
+                })
+            }
+            Call::SetMediaComplete { lmid } => {
+                to_value(&rsm(self.rsm.set_media_complete(s, lmid))?)
+            }
+            Call::DecommissionMedia { id } => to_value(&rsm(self.rsm.decommission_media(s, id))?),
+            Call::MoveToMediaPool { medium, pool } => {
+                let m = rsm(self.rsm.move_to_media_pool(s, medium, pool))?;
+                to_value(&MovedReply {
+                    medium: m.medium,
+                    barcode: m.barcode,
+                    from: m.from,
+                    to: m.to,
+                })
+            }
+            Call::DeleteMedia { id } => {
+                rsm(self.rsm.delete_media(s, id))?;
+                Ok(json!({}))
+            }
+            Call::OperatorRequests {} => to_value(&OperatorRequests {
+                operator_requests: rsm(self.rsm.operator_requests(s))?,
+            }),
+            Call::AnswerOperatorRequest { id, satisfy } => {
+                rsm(self.rsm.answer_operator_request(s, id, satisfy))?;
+                Ok(json!({}))
+            }
+            Call::SubmitOperatorRequest { message } => {
+                to_value(&rsm(self.rsm.submit_message(s, &message))?)
+            }
+            other => Err(Status::invalid_parameter(format!(
+                "{} is not a media call",
+                other.name()
+            ))),
+        }
+    }
+}
+
 fn rooted(name: &str) -> String {
     if name.starts_with('\\') {
         name.to_owned()
@@ -230,11 +350,13 @@ fn descriptor(w: WireSecurity, owner: u32) -> Result<SecurityDescriptor, Status>
 impl Backend for RsmBackend {
     type Session = SessionId;
 
-    fn open_session(&self, who: &PeerIdentity, _application: &str) -> Result<SessionId, Status> {
+    fn open_session(&self, who: &PeerIdentity, application: &str) -> Result<SessionId, Status> {
         let pid = who.pid.and_then(|p| u32::try_from(p).ok()).unwrap_or(0);
-        Ok(self
+        let s = self
             .rsm
-            .open_session(Identity::new(who.uid, who.gids.clone(), pid)))
+            .open_session(Identity::new(who.uid, who.gids.clone(), pid));
+        self.rsm.set_application(s, application);
+        Ok(s)
     }
 
     fn close_session(&self, session: SessionId) {
@@ -249,7 +371,10 @@ impl Backend for RsmBackend {
             | Call::GetPoolInformation { .. }
             | Call::GetMediaPoolName { .. }
             | Call::GetObjectSecurity { .. }
-            | Call::MediaTypes {} => true,
+            | Call::MediaTypes {}
+            | Call::ListMedia { .. }
+            | Call::GetMedium { .. }
+            | Call::OperatorRequests {} => true,
             Call::Library { rescan } => !rescan,
             Call::CreateMediaPool { action, .. } => *action == CreateDisposition::OpenExisting,
             _ => false,
@@ -347,6 +472,7 @@ impl Backend for RsmBackend {
                 };
                 Ok(inv.document.clone())
             }
+            other => self.media_call(s, other),
         }
     }
 }

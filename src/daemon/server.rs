@@ -322,7 +322,11 @@ async fn connection<B: Backend>(
             Ok(Ok([])) => break,
             Ok(Ok(_)) => {}
         }
-        let frame = match tokio::time::timeout(config.frame_timeout, wire::read_frame(&mut r)).await
+        let frame = match tokio::time::timeout(
+            config.frame_timeout,
+            wire::read_message(&mut r, wire::MAX_REQUEST),
+        )
+        .await
         {
             Err(_) => {
                 warn!(
@@ -379,12 +383,9 @@ async fn handle<B: Backend>(
     let request: Request = match serde_json::from_slice(frame) {
         Ok(r) => r,
         Err(e) => {
-            let id = serde_json::from_slice::<Value>(frame)
-                .ok()
-                .and_then(|v| v.get("id")?.as_u64())
-                .unwrap_or(0);
-            warn!(uid = who.uid, pid = who.pid.unwrap_or(0), error = %e, "malformed request");
+            let id = wire::request_id(frame);
             let status = Status::invalid_parameter(format!("malformed request: {e}"));
+            warn!(uid = who.uid, pid = who.pid.unwrap_or(0), id, error = %status.message, "malformed request");
             return (Reply::from_result(id, Err(status)), false);
         }
     };
@@ -486,8 +487,25 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
+/// Sends one reply, as a frame sequence when it is long. A reply that cannot be encoded or is
+/// over [`wire::MAX_REPLY`] is answered with an error instead: every request gets an answer.
 async fn send(w: &mut OwnedWriteHalf, reply: &Reply) -> Result<(), WireError> {
-    let body = serde_json::to_vec(reply)?;
+    let body = match serde_json::to_vec(reply) {
+        Ok(body) if body.len() <= wire::MAX_REPLY => body,
+        encoded => {
+            let why = match encoded {
+                Ok(body) => format!(
+                    "the reply is {} bytes, over the protocol's limit of {} bytes; ask for less",
+                    body.len(),
+                    wire::MAX_REPLY
+                ),
+                Err(e) => format!("cannot encode the reply: {e}"),
+            };
+            warn!(id = reply.id, error = %why, "reply replaced by an error");
+            let status = Status::new("ERROR_NOT_ENOUGH_MEMORY", 8, why);
+            serde_json::to_vec(&Reply::from_result(reply.id, Err(status)))?
+        }
+    };
     wire::write_frame(w, &body).await
 }
 

@@ -15,8 +15,20 @@ use uuid::Uuid;
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
 
-/// The largest frame either side accepts (1 MiB); a longer one closes the connection.
+/// The largest body of one frame (1 MiB). A longer message is sent as several frames.
 pub const MAX_FRAME: usize = 1 << 20;
+
+/// Header bit 31: more frames of the same message follow this one.
+pub const CONTINUED: u32 = 1 << 31;
+
+/// The largest request the daemon reassembles (one frame's worth: requests are small).
+pub const MAX_REQUEST: usize = MAX_FRAME;
+
+/// The largest reply a client reassembles (and the daemon sends): 256 MiB.
+pub const MAX_REPLY: usize = 256 << 20;
+
+/// The most bytes of an error message (and so of any input it quotes) a reply or log carries.
+pub const MAX_MESSAGE: usize = 1024;
 
 /// Framing and decoding failures.
 #[derive(Debug, thiserror::Error)]
@@ -24,11 +36,14 @@ pub enum WireError {
     /// The socket failed.
     #[error("socket I/O failed: {0}")]
     Io(#[from] io::Error),
-    /// The peer announced a frame longer than [`MAX_FRAME`].
-    #[error("frame of {len} bytes exceeds the limit of {MAX_FRAME} bytes")]
+    /// The peer announced a frame longer than [`MAX_FRAME`], or a message longer than the
+    /// reader's limit.
+    #[error("frame of {len} bytes exceeds the limit of {limit} bytes")]
     TooLarge {
-        /// The announced length.
+        /// The announced length (of the frame, or of the message so far).
         len: usize,
+        /// The limit it broke.
+        limit: usize,
     },
     /// The peer closed the connection in the middle of a frame.
     #[error("connection closed in the middle of a frame ({got} of {want} bytes)")]
@@ -43,100 +58,226 @@ pub enum WireError {
     Json(#[from] serde_json::Error),
 }
 
-/// Reads one frame; `Ok(None)` when the peer closed the connection between frames.
+/// A frame header: its body length and whether more frames of the message follow.
+fn parse_header(header: [u8; 4], total: usize, limit: usize) -> Result<(usize, bool), WireError> {
+    let raw = u32::from_be_bytes(header);
+    let (len, more) = ((raw & !CONTINUED) as usize, raw & CONTINUED != 0);
+    if len > MAX_FRAME {
+        // Report what was announced, bit 31 included: "GET " reads as 1195725856.
+        return Err(WireError::TooLarge {
+            len: raw as usize,
+            limit: MAX_FRAME,
+        });
+    }
+    if total + len > limit {
+        return Err(WireError::TooLarge {
+            len: total + len,
+            limit,
+        });
+    }
+    Ok((len, more))
+}
+
+/// Reads one message (one frame, or a frame sequence joined by [`CONTINUED`]) of at most
+/// `limit` bytes; `Ok(None)` when the peer closed the connection between messages.
 ///
-/// The body is read as it arrives, so a peer that announces a large frame and sends little
-/// costs only what it sent.
+/// Bodies are read as they arrive, so a peer that announces a large frame and sends little
+/// costs only what it sent, and nothing beyond `limit` is ever buffered.
 ///
 /// # Errors
 /// [`WireError::TooLarge`], [`WireError::Truncated`], [`WireError::Io`].
-pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut R) -> Result<Option<Vec<u8>>, WireError> {
-    let mut header = [0u8; 4];
-    let mut got = 0;
-    while got < 4 {
-        let n = r.read(&mut header[got..]).await?;
-        if n == 0 {
-            return if got == 0 {
-                Ok(None)
-            } else {
-                Err(WireError::Truncated { got, want: 4 })
-            };
+pub async fn read_message<R: AsyncRead + Unpin>(
+    r: &mut R,
+    limit: usize,
+) -> Result<Option<Vec<u8>>, WireError> {
+    let mut body = Vec::new();
+    loop {
+        let mut header = [0u8; 4];
+        let mut got = 0;
+        while got < 4 {
+            let n = r.read(&mut header[got..]).await?;
+            if n == 0 {
+                return if got == 0 && body.is_empty() {
+                    Ok(None)
+                } else {
+                    Err(WireError::Truncated { got, want: 4 })
+                };
+            }
+            got += n;
         }
-        got += n;
+        let (len, more) = parse_header(header, body.len(), limit)?;
+        body.reserve(len.min(64 * 1024));
+        let n = (&mut *r).take(len as u64).read_to_end(&mut body).await?;
+        if n < len {
+            return Err(WireError::Truncated { got: n, want: len });
+        }
+        if !more {
+            return Ok(Some(body));
+        }
     }
-    let len = u32::from_be_bytes(header) as usize;
-    if len > MAX_FRAME {
-        return Err(WireError::TooLarge { len });
-    }
-    let mut body = Vec::with_capacity(len.min(64 * 1024));
-    let n = r.take(len as u64).read_to_end(&mut body).await?;
-    if n < len {
-        return Err(WireError::Truncated { got: n, want: len });
-    }
-    Ok(Some(body))
 }
 
-/// Writes one frame.
+/// Reads one reply-sized message (up to [`MAX_REPLY`]): what clients use.
 ///
 /// # Errors
-/// [`WireError::TooLarge`] for a body over [`MAX_FRAME`]; [`WireError::Io`].
+/// As [`read_message`].
+pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut R) -> Result<Option<Vec<u8>>, WireError> {
+    read_message(r, MAX_REPLY).await
+}
+
+/// Writes one message: one frame, or frames of [`MAX_FRAME`] bytes joined by [`CONTINUED`]
+/// when the body is longer.
+///
+/// # Errors
+/// [`WireError::TooLarge`] for a body over [`MAX_REPLY`]; [`WireError::Io`].
 pub async fn write_frame<W: AsyncWrite + Unpin>(w: &mut W, body: &[u8]) -> Result<(), WireError> {
-    let mut buf = Vec::with_capacity(body.len() + 4);
-    frame_into(&mut buf, body)?;
-    w.write_all(&buf).await?;
+    for frame in frames(body)? {
+        w.write_all(&frame).await?;
+    }
     w.flush().await?;
     Ok(())
 }
 
-/// Reads one frame from a blocking stream; `Ok(None)` on a clean close between frames.
+/// Reads one message from a blocking stream, at most `limit` bytes; `Ok(None)` on a clean
+/// close between messages.
 ///
 /// # Errors
-/// As [`read_frame`].
-pub fn read_frame_sync<R: Read>(r: &mut R) -> Result<Option<Vec<u8>>, WireError> {
-    let mut header = [0u8; 4];
-    let mut got = 0;
-    while got < 4 {
-        let n = r.read(&mut header[got..])?;
-        if n == 0 {
-            return if got == 0 {
-                Ok(None)
-            } else {
-                Err(WireError::Truncated { got, want: 4 })
-            };
+/// As [`read_message`].
+pub fn read_message_sync<R: Read>(r: &mut R, limit: usize) -> Result<Option<Vec<u8>>, WireError> {
+    let mut body = Vec::new();
+    loop {
+        let mut header = [0u8; 4];
+        let mut got = 0;
+        while got < 4 {
+            let n = r.read(&mut header[got..])?;
+            if n == 0 {
+                return if got == 0 && body.is_empty() {
+                    Ok(None)
+                } else {
+                    Err(WireError::Truncated { got, want: 4 })
+                };
+            }
+            got += n;
         }
-        got += n;
+        let (len, more) = parse_header(header, body.len(), limit)?;
+        body.reserve(len.min(64 * 1024));
+        let n = (&mut *r).take(len as u64).read_to_end(&mut body)?;
+        if n < len {
+            return Err(WireError::Truncated { got: n, want: len });
+        }
+        if !more {
+            return Ok(Some(body));
+        }
     }
-    let len = u32::from_be_bytes(header) as usize;
-    if len > MAX_FRAME {
-        return Err(WireError::TooLarge { len });
-    }
-    let mut body = Vec::with_capacity(len.min(64 * 1024));
-    let n = r.take(len as u64).read_to_end(&mut body)?;
-    if n < len {
-        return Err(WireError::Truncated { got: n, want: len });
-    }
-    Ok(Some(body))
 }
 
-/// Writes one frame to a blocking stream (header and body in one write).
+/// Reads one reply-sized message (up to [`MAX_REPLY`]) from a blocking stream.
+///
+/// # Errors
+/// As [`read_message`].
+pub fn read_frame_sync<R: Read>(r: &mut R) -> Result<Option<Vec<u8>>, WireError> {
+    read_message_sync(r, MAX_REPLY)
+}
+
+/// Writes one message to a blocking stream (split as [`write_frame`] does).
 ///
 /// # Errors
 /// As [`write_frame`].
 pub fn write_frame_sync<W: Write>(w: &mut W, body: &[u8]) -> Result<(), WireError> {
-    let mut buf = Vec::with_capacity(body.len() + 4);
-    frame_into(&mut buf, body)?;
-    w.write_all(&buf)?;
+    for frame in frames(body)? {
+        w.write_all(&frame)?;
+    }
     w.flush()?;
     Ok(())
 }
 
-fn frame_into(buf: &mut Vec<u8>, body: &[u8]) -> Result<(), WireError> {
-    if body.len() > MAX_FRAME {
-        return Err(WireError::TooLarge { len: body.len() });
+/// The frames of one message, each with its header.
+fn frames(body: &[u8]) -> Result<Vec<Vec<u8>>, WireError> {
+    if body.len() > MAX_REPLY {
+        return Err(WireError::TooLarge {
+            len: body.len(),
+            limit: MAX_REPLY,
+        });
     }
-    buf.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    buf.extend_from_slice(body);
-    Ok(())
+    let mut out = Vec::new();
+    let mut chunks = body.chunks(MAX_FRAME).peekable();
+    if chunks.peek().is_none() {
+        out.push(vec![0; 4]);
+    }
+    while let Some(chunk) = chunks.next() {
+        let more = if chunks.peek().is_some() {
+            CONTINUED
+        } else {
+            0
+        };
+        let mut frame = Vec::with_capacity(chunk.len() + 4);
+        frame.extend_from_slice(&(chunk.len() as u32 | more).to_be_bytes());
+        frame.extend_from_slice(chunk);
+        out.push(frame);
+    }
+    Ok(out)
+}
+
+/// `text` cut to at most [`MAX_MESSAGE`] bytes: the head and the tail kept (the tail usually
+/// says what to do), the middle replaced by a note of how much was left out.
+pub fn bounded(text: &str) -> String {
+    if text.len() <= MAX_MESSAGE {
+        return text.to_owned();
+    }
+    let floor = |mut i: usize| {
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let ceil = |mut i: usize| {
+        while !text.is_char_boundary(i) {
+            i += 1;
+        }
+        i
+    };
+    let head = floor(MAX_MESSAGE * 3 / 4 - 64);
+    let tail = ceil(text.len() - MAX_MESSAGE / 4);
+    format!(
+        "{}…[{} bytes left out]…{}",
+        &text[..head],
+        tail - head,
+        &text[tail..]
+    )
+}
+
+/// The `id` of a request frame, when one can be read — even if the rest of the frame is not a
+/// valid request (or not valid JSON past the id); 0 otherwise.
+pub fn request_id(frame: &[u8]) -> u64 {
+    use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+    use std::cell::Cell;
+    struct Seek<'a>(&'a Cell<Option<u64>>);
+    impl<'de> Visitor<'de> for Seek<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a request object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if key == "id" {
+                    self.0.set(Some(map.next_value::<u64>()?));
+                    return Ok(());
+                }
+                map.next_value::<IgnoredAny>()?;
+            }
+            Ok(())
+        }
+    }
+    impl<'de> DeserializeSeed<'de> for Seek<'_> {
+        type Value = ();
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+    let found = Cell::new(None);
+    let mut de = serde_json::Deserializer::from_slice(frame);
+    let _ = Seek(&found).deserialize(&mut de);
+    found.get().unwrap_or(0)
 }
 
 /// One request: `{"id": 1, "session": "<uuid>", "call": "...", "args": {...}}`.
@@ -317,6 +458,137 @@ pub enum Call {
         #[serde(default)]
         rescan: bool,
     },
+    /// One page of physical media with their information (`EnumerateNtmsObject` +
+    /// `GetNtmsObjectInformation`); the client asks for pages until it has `total`.
+    ListMedia {
+        /// Only this pool's media.
+        #[serde(default)]
+        pool: Option<Uuid>,
+        /// Only media in the library with this changer serial.
+        #[serde(default)]
+        library: Option<String>,
+        /// Only offline media.
+        #[serde(default)]
+        offline: bool,
+        /// First medium of the page.
+        #[serde(default)]
+        offset: usize,
+        /// Media in the page (at most [`MAX_MEDIA_PAGE`]).
+        limit: usize,
+    },
+    /// `GetNtmsObjectInformation` for a physical medium, side or LMID, or the medium with a
+    /// bar code.
+    GetMedium {
+        /// Medium, side or logical medium id.
+        #[serde(default)]
+        id: Option<Uuid>,
+        /// Or the bar code.
+        #[serde(default)]
+        barcode: Option<String>,
+    },
+    /// `AllocateNtmsMedia`.
+    AllocateMedia {
+        /// The application pool.
+        pool: Uuid,
+        /// The side (or medium) to take.
+        #[serde(default)]
+        side: Option<Uuid>,
+        /// The LMID for NEXT.
+        #[serde(default)]
+        next: Option<Uuid>,
+        /// NEW 1, NEXT 2, ERROR_IF_UNAVAILABLE 4.
+        #[serde(default)]
+        options: u32,
+        /// Milliseconds to wait for an operator; null waits forever, 0 not at all.
+        #[serde(default)]
+        timeout_ms: Option<u64>,
+    },
+    /// `DeallocateNtmsMedia`.
+    DeallocateMedia {
+        /// The logical medium.
+        lmid: Uuid,
+        /// Must be 0.
+        #[serde(default)]
+        options: u32,
+    },
+    /// `SetNtmsMediaComplete`.
+    SetMediaComplete {
+        /// The logical medium.
+        lmid: Uuid,
+    },
+    /// `DecommissionNtmsMedia`.
+    DecommissionMedia {
+        /// The medium or side.
+        id: Uuid,
+    },
+    /// `MoveToNtmsMediaPool`.
+    MoveToMediaPool {
+        /// The physical medium.
+        medium: Uuid,
+        /// The destination pool.
+        pool: Uuid,
+    },
+    /// `DeleteNtmsMedia`.
+    DeleteMedia {
+        /// The physical medium.
+        id: Uuid,
+    },
+    /// The open operator requests.
+    OperatorRequests {},
+    /// Satisfies or refuses an operator request.
+    AnswerOperatorRequest {
+        /// The request.
+        id: Uuid,
+        /// True satisfies, false refuses.
+        satisfy: bool,
+    },
+    /// `SubmitNtmsOperatorRequest` with MESSAGE.
+    SubmitOperatorRequest {
+        /// What the operator should read.
+        message: String,
+    },
+}
+
+/// The most media one `list_media` page holds (about 500 bytes each: a page stays far under
+/// a frame).
+pub const MAX_MEDIA_PAGE: usize = 1000;
+
+/// The `list_media` reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaList {
+    /// The page.
+    pub media: Vec<crate::pool::MediumInfo>,
+    /// Media matching in all pages.
+    pub total: usize,
+}
+
+/// The `deallocate_media` reply (cli.md `deallocated`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeallocatedReply {
+    /// The logical medium that is gone.
+    pub lmid: Uuid,
+    /// `available` or `decommissioned`.
+    pub state: crate::pool::SideState,
+}
+
+/// The `move_to_media_pool` reply (cli.md `moved`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovedReply {
+    /// The medium.
+    pub medium: Uuid,
+    /// Its bar code.
+    pub barcode: Option<String>,
+    /// Source pool name.
+    pub from: String,
+    /// Destination pool name.
+    pub to: String,
+}
+
+/// The `operator_requests` reply (cli.md `operator_requests`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorRequests {
+    /// The open requests.
+    pub operator_requests: Vec<crate::pool::opreq::OperatorRequest>,
 }
 
 impl Call {
@@ -335,6 +607,17 @@ impl Call {
             Call::SetObjectSecurity { .. } => "set_object_security",
             Call::MediaTypes {} => "media_types",
             Call::Library { .. } => "library",
+            Call::ListMedia { .. } => "list_media",
+            Call::GetMedium { .. } => "get_medium",
+            Call::AllocateMedia { .. } => "allocate_media",
+            Call::DeallocateMedia { .. } => "deallocate_media",
+            Call::SetMediaComplete { .. } => "set_media_complete",
+            Call::DecommissionMedia { .. } => "decommission_media",
+            Call::MoveToMediaPool { .. } => "move_to_media_pool",
+            Call::DeleteMedia { .. } => "delete_media",
+            Call::OperatorRequests {} => "operator_requests",
+            Call::AnswerOperatorRequest { .. } => "answer_operator_request",
+            Call::SubmitOperatorRequest { .. } => "submit_operator_request",
         }
     }
 }
@@ -352,12 +635,18 @@ pub struct Status {
 }
 
 impl Status {
-    /// A status from its parts.
+    /// A status from its parts; the message is cut to [`MAX_MESSAGE`] bytes ([`bounded`]), so
+    /// no input it quotes can make a reply or a log line large.
     pub fn new(name: &str, code: u32, message: impl Into<String>) -> Self {
+        let message = message.into();
         Status {
             name: name.to_owned(),
             code,
-            message: message.into(),
+            message: if message.len() > MAX_MESSAGE {
+                bounded(&message)
+            } else {
+                message
+            },
         }
     }
 
@@ -676,6 +965,61 @@ mod tests {
             ),
             (Call::MediaTypes {}, "media_types"),
             (Call::Library { rescan: true }, "library"),
+            (
+                Call::ListMedia {
+                    pool: Some(id),
+                    library: Some("L".into()),
+                    offline: true,
+                    offset: 5,
+                    limit: 10,
+                },
+                "list_media",
+            ),
+            (
+                Call::GetMedium {
+                    id: None,
+                    barcode: Some("ABC001L8".into()),
+                },
+                "get_medium",
+            ),
+            (
+                Call::AllocateMedia {
+                    pool: id,
+                    side: Some(id),
+                    next: None,
+                    options: 4,
+                    timeout_ms: Some(0),
+                },
+                "allocate_media",
+            ),
+            (
+                Call::DeallocateMedia {
+                    lmid: id,
+                    options: 0,
+                },
+                "deallocate_media",
+            ),
+            (Call::SetMediaComplete { lmid: id }, "set_media_complete"),
+            (Call::DecommissionMedia { id }, "decommission_media"),
+            (
+                Call::MoveToMediaPool {
+                    medium: id,
+                    pool: id,
+                },
+                "move_to_media_pool",
+            ),
+            (Call::DeleteMedia { id }, "delete_media"),
+            (Call::OperatorRequests {}, "operator_requests"),
+            (
+                Call::AnswerOperatorRequest { id, satisfy: false },
+                "answer_operator_request",
+            ),
+            (
+                Call::SubmitOperatorRequest {
+                    message: "m".into(),
+                },
+                "submit_operator_request",
+            ),
         ];
         for (call, name) in calls {
             let req = Request {
@@ -737,11 +1081,68 @@ mod tests {
             };
             assert!(ok, "{what}: got {err:?}");
         }
-        let big = vec![b' '; MAX_FRAME + 1];
+        // A body over one frame goes out as a sequence: full frames with bit 31, then the rest.
+        let big: Vec<u8> = (0..MAX_FRAME * 2 + 3).map(|i| (i % 251) as u8).collect();
+        let mut buf = Vec::new();
+        write_frame_sync(&mut buf, &big).unwrap();
+        let header = |at: usize| u32::from_be_bytes(buf[at..at + 4].try_into().unwrap());
+        assert_eq!(header(0), CONTINUED | MAX_FRAME as u32);
+        assert_eq!(header(MAX_FRAME + 4), CONTINUED | MAX_FRAME as u32);
+        assert_eq!(header(2 * MAX_FRAME + 8), 3);
+        assert_eq!(buf.len(), big.len() + 12);
+        assert_eq!(read_frame_sync(&mut &buf[..]).unwrap(), Some(big.clone()));
+        // A reader's limit counts the whole message, not each frame.
         assert!(matches!(
-            write_frame_sync(&mut Vec::new(), &big),
-            Err(WireError::TooLarge { .. })
+            read_message_sync(&mut &buf[..], MAX_REQUEST),
+            Err(WireError::TooLarge { len, limit: MAX_REQUEST }) if len == 2 * MAX_FRAME
         ));
+        // A sequence cut between frames is truncated, not a clean close.
+        assert!(matches!(
+            read_frame_sync(&mut &buf[..MAX_FRAME + 4]),
+            Err(WireError::Truncated { got: 0, want: 4 })
+        ));
+        let empty = {
+            let mut b = Vec::new();
+            write_frame_sync(&mut b, b"").unwrap();
+            b
+        };
+        assert_eq!(empty, [0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn messages_are_bounded_and_keep_head_and_tail() {
+        let short = "pool \\A not found";
+        assert_eq!(bounded(short), short);
+        let long = format!(
+            "name {} is too long; use a shorter one",
+            "é".repeat(100_000)
+        );
+        let b = bounded(&long);
+        assert!(b.len() <= MAX_MESSAGE, "{}", b.len());
+        assert!(b.starts_with("name éé"));
+        assert!(b.ends_with("is too long; use a shorter one"));
+        assert!(b.contains("bytes left out"));
+        assert!(Status::new("E", 1, long.clone()).message.len() <= MAX_MESSAGE);
+    }
+
+    #[test]
+    fn request_ids_are_read_as_far_as_the_frame_is_valid() {
+        let cases: Vec<(&[u8], u64)> = vec![
+            (br#"{"id":7}"#, 7),
+            (br#"{"call":"x","args":{"a":[1,{"b":2}]},"id":8}"#, 8),
+            (br#"{"id":9,"call":"#, 9),
+            (b"{\"id\":10,\"call\":\"\xff\"}", 10),
+            (br#"{"id":18446744073709551615}"#, u64::MAX),
+            (br#"{"id":18446744073709551616}"#, 0),
+            (br#"{"id":1.5}"#, 0),
+            (br#"{"call":"\ud800","id":11}"#, 11),
+            (br#"{"ID":12}"#, 0),
+            (b"", 0),
+            (b"[1]", 0),
+        ];
+        for (frame, id) in cases {
+            assert_eq!(request_id(frame), id, "{}", String::from_utf8_lossy(frame));
+        }
     }
 
     #[tokio::test]

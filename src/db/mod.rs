@@ -15,7 +15,10 @@
 //! This module is the only place that may name `rusqlite::Connection` (clippy.toml).
 #![allow(clippy::disallowed_types)] // SQLite stays here: this is the one module allowed a Connection.
 
+mod media;
 mod schema;
+
+pub use media::{CleanerRow, LogicalRow, MediaSnapshot, MediumRow, SideRow};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -207,6 +210,8 @@ pub struct Snapshot {
     pub library_media_types: Vec<(Uuid, Uuid)>,
     /// Pools, the root first, every parent before its children.
     pub pools: Vec<PoolRow>,
+    /// The media catalogue.
+    pub media: MediaSnapshot,
 }
 
 struct Inner {
@@ -486,6 +491,7 @@ impl Store {
                 })
                 .map_err(e)?;
             snap.pools = rows.collect::<Result<_, _>>().map_err(e)?;
+            snap.media = media::load(&tx).map_err(e)?;
         }
         tx.commit().map_err(e)?;
         Ok(snap)

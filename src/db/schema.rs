@@ -98,4 +98,26 @@ CREATE TABLE sides (
 ) STRICT;
 CREATE INDEX sides_logical ON sides (logical_media);
 "#,
+    // 2: the media catalogue follows the library (rsm-media-and-mounts §1): where a cartridge
+    // is, its mounts, its barcode index; the libraries' cleaners. location_type: 0 offline,
+    // 1 slot, 2 drive, 3 I/E port, 4 transport.
+    r#"
+ALTER TABLE physical_media ADD COLUMN mount_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE physical_media ADD COLUMN last_mounted_ms INTEGER;
+CREATE INDEX physical_media_barcode ON physical_media (barcode);
+CREATE INDEX physical_media_library ON physical_media (library);
+
+CREATE TABLE cleaners (
+    id               BLOB PRIMARY KEY NOT NULL CHECK (length(id) = 16),
+    library          BLOB NOT NULL REFERENCES libraries(id) ON DELETE CASCADE,
+    barcode          TEXT,
+    location_type    INTEGER NOT NULL,
+    location_address INTEGER,
+    home_slot        INTEGER,
+    uses_remaining   INTEGER NOT NULL,
+    created_ms       INTEGER NOT NULL,
+    modified_ms      INTEGER NOT NULL
+) STRICT;
+CREATE INDEX cleaners_library ON cleaners (library);
+"#,
 ];

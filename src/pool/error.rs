@@ -181,6 +181,24 @@ pub enum RsmError {
     /// `ERROR_INVALID_OPERATION` (4317).
     #[error("invalid operation: {0}")]
     InvalidOperation(String),
+    /// `ERROR_CANCELLED` (1223): the operator refused the request the call waited on.
+    #[error("cancelled: {0}")]
+    Cancelled(String),
+    /// `ERROR_TIMEOUT` (1460): nothing came within the call's timeout.
+    #[error("timeout: {0}")]
+    Timeout(String),
+    /// `ERROR_MEDIA_OFFLINE` (4304): the medium is out of every library.
+    #[error("media offline: {0}")]
+    MediaOffline(String),
+    /// `ERROR_MEDIA_UNAVAILABLE` (4308): nothing can be allocated, or the side is in use.
+    #[error("media unavailable: {0}")]
+    MediaUnavailable(String),
+    /// `ERROR_DEVICE_NOT_AVAILABLE` (4319): the physical work behind the call failed.
+    #[error("device not available: {0}")]
+    DeviceNotAvailable(String),
+    /// `ERROR_INVALID_STATE` (5023): the object is not in a state the call accepts.
+    #[error("invalid state: {0}")]
+    InvalidState(String),
 }
 
 impl RsmError {
@@ -206,6 +224,12 @@ impl RsmError {
             RsmError::DatabaseFull(_) => Win32Code::ERROR_DATABASE_FULL,
             RsmError::MediaIncompatible(_) => Win32Code::ERROR_MEDIA_INCOMPATIBLE,
             RsmError::InvalidOperation(_) => Win32Code::ERROR_INVALID_OPERATION,
+            RsmError::Cancelled(_) => Win32Code::ERROR_CANCELLED,
+            RsmError::Timeout(_) => Win32Code::ERROR_TIMEOUT,
+            RsmError::MediaOffline(_) => Win32Code::ERROR_MEDIA_OFFLINE,
+            RsmError::MediaUnavailable(_) => Win32Code::ERROR_MEDIA_UNAVAILABLE,
+            RsmError::DeviceNotAvailable(_) => Win32Code::ERROR_DEVICE_NOT_AVAILABLE,
+            RsmError::InvalidState(_) => Win32Code::ERROR_INVALID_STATE,
         }
     }
 
@@ -341,6 +365,20 @@ mod tests {
                 "ERROR_INVALID_OPERATION",
                 4317,
             ),
+            (RsmError::Cancelled(s()), "ERROR_CANCELLED", 1223),
+            (RsmError::Timeout(s()), "ERROR_TIMEOUT", 1460),
+            (RsmError::MediaOffline(s()), "ERROR_MEDIA_OFFLINE", 4304),
+            (
+                RsmError::MediaUnavailable(s()),
+                "ERROR_MEDIA_UNAVAILABLE",
+                4308,
+            ),
+            (
+                RsmError::DeviceNotAvailable(s()),
+                "ERROR_DEVICE_NOT_AVAILABLE",
+                4319,
+            ),
+            (RsmError::InvalidState(s()), "ERROR_INVALID_STATE", 5023),
         ];
         for (e, name, code) in table {
             assert_eq!((e.name(), e.code()), (name, code), "{e}");

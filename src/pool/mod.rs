@@ -69,17 +69,24 @@
 //!   before the service is ready.
 
 mod error;
+pub mod media;
 pub mod name;
+pub mod opreq;
 pub mod security;
 mod service;
+pub mod work;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use error::{RsmError, Win32Code};
+pub use media::{
+    Allocation, Cartridge, Location, LocationKind, MediaState, MediumInfo, PhysicalMedium,
+    RegisterReport, SideState,
+};
 pub use name::PoolPath;
 pub use security::{AccessMask, Ace, AceKind, Identity, Owner, SecurityDescriptor, Who};
-pub use service::{Config, Rsm};
+pub use service::{Config, Deallocated, MediaFilter, MediaPage, Moved, Rsm};
 
 use crate::media::MediaType;
 

@@ -9,7 +9,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use uuid::Uuid;
 
 use super::name::{check_component, fold, PoolPath, MAX_PATH_UNITS};
+use super::opreq::OpReqs;
 use super::security::{AccessMask, Ace, Identity, SecurityDescriptor, Who};
+use super::work::MediaWork;
 use super::{
     DetectedMediaType, LibraryIdentity, LibraryInfo, PoolInfo, PoolKind, PoolUpdate, RsmError,
     SessionId, NTMS_CREATE_NEW, NTMS_ENUM_DEFAULT, NTMS_ENUM_ROOTPOOL, NTMS_OPEN_ALWAYS,
@@ -31,6 +33,13 @@ pub struct Config {
     pub root_security: Option<SecurityDescriptor>,
     /// Database settings.
     pub db: DbConfig,
+    /// The computer's `NtmsMediaPoolPolicy`: [`NTMS_POOLPOLICY_PURGEOFFLINESCRATCH`],
+    /// [`NTMS_POOLPOLICY_KEEPOFFLINEIMPORT`] (default 0: offline Free media are kept, offline
+    /// Import media dropped).
+    ///
+    /// [`NTMS_POOLPOLICY_PURGEOFFLINESCRATCH`]: super::media::NTMS_POOLPOLICY_PURGEOFFLINESCRATCH
+    /// [`NTMS_POOLPOLICY_KEEPOFFLINEIMPORT`]: super::media::NTMS_POOLPOLICY_KEEPOFFLINEIMPORT
+    pub media_pool_policy: u32,
 }
 
 impl Config {
@@ -118,6 +127,7 @@ struct Catalog {
     pools: HashMap<Uuid, Pool>,
     libraries: HashMap<Uuid, Library>,
     by_serial: HashMap<String, Uuid>,
+    media: MediaIndex,
 }
 
 impl Catalog {
@@ -191,11 +201,13 @@ impl Catalog {
             pools.insert(pool.id, pool);
         }
         let root = root.ok_or_else(|| damaged("no root pool".into()))?;
+        let media = MediaIndex::from_snapshot(snap.media).map_err(damaged)?;
         Ok(Catalog {
             root,
             pools,
             libraries,
             by_serial,
+            media,
         })
     }
 
@@ -312,6 +324,9 @@ pub struct Rsm {
     next_session: AtomicU64,
     ready: AtomicBool,
     config: Config,
+    work: RwLock<Option<Arc<dyn MediaWork>>>,
+    opreqs: OpReqs,
+    applications: RwLock<HashMap<SessionId, String>>,
 }
 
 const NO_SESSION: &str = "the session is unknown or closed: open a new one";
@@ -344,6 +359,9 @@ impl Rsm {
             next_session: AtomicU64::new(1),
             ready: AtomicBool::new(false),
             config,
+            work: RwLock::new(None),
+            opreqs: OpReqs::default(),
+            applications: RwLock::new(HashMap::new()),
         })
     }
 
@@ -1319,5 +1337,14 @@ fn bootstrap(store: &Store, snap: &Snapshot, config: &Config) -> Result<bool, Rs
     Ok(true)
 }
 
+mod catalogue;
+mod lifecycle;
+mod register;
+
+use catalogue::MediaIndex;
+pub use lifecycle::{Deallocated, MediaFilter, MediaPage, Moved};
+
+#[cfg(test)]
+mod media_tests;
 #[cfg(test)]
 mod tests;

@@ -26,6 +26,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
+use reel_hw::hex::Hex;
 use reel_hw::sense::{Sense, SenseKey};
 use reel_hw::{
     Completion, DataDirection, PeripheralType, ScsiStatus, Transport, TransportError,
@@ -284,20 +285,6 @@ impl<E: TransportError> DeviceError<E> {
             DeviceError::Transport { source, .. } => Some(source.kind()),
             _ => None,
         }
-    }
-}
-
-struct Hex<'a>(&'a [u8]);
-
-impl fmt::Display for Hex<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, b) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(" ")?;
-            }
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
     }
 }
 
@@ -812,7 +799,6 @@ mod tests {
         for &(cdb, pt, want) in cases {
             assert_eq!(op_name(cdb, pt), want);
         }
-        let _ = fixed_sense(0, 0, 0);
     }
 
     /// A device that answers from a fixed list, for the property below.

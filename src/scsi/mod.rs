@@ -46,9 +46,6 @@ pub enum ParseError {
         /// Its value.
         value: u64,
     },
-    /// Bytes left over where the structure should have ended.
-    #[error("trailing data after {0}")]
-    TrailingData(&'static str),
     /// A structure the reply should contain is absent (e.g. a mode page the device did not
     /// return).
     #[error("{0} missing from the reply")]
