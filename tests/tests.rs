@@ -8,6 +8,7 @@ mod moves;
 mod mtx;
 mod pools;
 mod quirks;
+mod shell;
 mod short_reply;
 mod tech;
 mod util;

@@ -177,3 +177,45 @@ fn ctl_commands() {
     assert_eq!(c, 1);
     assert!(err.contains("cannot connect"), "{err}");
 }
+
+/// A layout that does not load is bad usage for `reel-sim serve`, exit 2 as in `reel --sim`;
+/// `--version` answers on every command.
+#[test]
+fn serve_refuses_a_bad_layout_with_exit_2_and_version_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("bad.toml");
+    std::fs::write(&layout, "[changer]\nserial = 1\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_reel-sim"))
+        .args(["serve", "--layout"])
+        .arg(&layout)
+        .arg("--socket")
+        .arg(dir.path().join("s.sock"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(stderr.contains("bad.toml"), "{stderr}");
+    assert!(!dir.path().join("s.sock").exists());
+    let version = env!("CARGO_PKG_VERSION");
+    for args in [
+        &["--version"][..],
+        &["serve", "--version"],
+        &["ctl", "--version"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_reel-sim"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        let name = std::iter::once("reel-sim")
+            .chain(args[..args.len() - 1].iter().copied())
+            .collect::<Vec<_>>()
+            .join("-");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("{name} {version}\n"),
+            "{args:?}"
+        );
+    }
+}

@@ -50,6 +50,10 @@ pub enum Command {
     /// mtx's dialect, byte for byte (`reel mtx -f /dev/sg3 status`); `reel mtx --install-link
     /// DIR` creates DIR/mtx, which runs the same front.
     Mtx(MtxArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Write one man page per command into DIR.
+    Man(ManArgs),
 }
 
 /// `reel mtx [ARGS…]`: everything after `mtx` is mtx's command line.
@@ -58,6 +62,22 @@ pub struct MtxArgs {
     /// mtx's arguments (`-f DEV status`, `load 3 0`, …), or `--install-link DIR`.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
     pub args: Vec<std::ffi::OsString>,
+}
+
+/// `reel completions SHELL`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `reel man DIR`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// An existing directory; `reel.1`, `reel-discover.1`, ... are written into it.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 /// Which devices a command talks to (cli.md "Choosing devices").

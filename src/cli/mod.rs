@@ -11,9 +11,10 @@ mod moves;
 mod mtx;
 mod output;
 mod serve;
+mod shell;
 mod tech;
+mod usage;
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -25,14 +26,16 @@ pub use output::Failure;
 /// Parses the command line, runs the command and decides the exit status.
 pub fn main() -> ExitCode {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    // `reel mtx …` speaks mtx's dialect, `-f` and all: it is not parsed as reel's flags.
-    if argv.get(1).is_some_and(|a| a == "mtx") {
+    // `reel mtx …` speaks mtx's dialect, `-f` and all: it is not parsed as reel's flags. Only
+    // `reel mtx --help` and `reel mtx --version` alone are reel's, as for every subcommand
+    // (`mtx --version` under the name mtx is mtx's).
+    if argv.get(1).is_some_and(|a| a == "mtx") && !mtx::is_reel_flag(&argv[2..]) {
         return mtx::run(&argv[2..]);
     }
     let json_wanted = argv.iter().any(|a| a == "--json");
     let cli = match Cli::try_parse_from(&argv) {
         Ok(cli) => cli,
-        Err(e) => return usage_error(e, json_wanted),
+        Err(e) => return usage_error(e, &argv, json_wanted),
     };
     if let Command::Mtx(a) = &cli.command {
         return mtx::run(&a.args);
@@ -69,10 +72,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Exchange(a) => tech::exchange(a, json),
         // Handled in `main` before logging is set up: mtx's output is its own.
         Command::Mtx(_) => Ok(()),
+        Command::Completions(a) => shell::completions(a),
+        Command::Man(a) => shell::man(a, json),
     }
 }
 
-fn usage_error(e: clap::Error, json: bool) -> ExitCode {
+/// `--help` and `--version` print as clap prints them; every other parse error is cli.md's
+/// one error line (and JSON document), exit 2.
+fn usage_error(e: clap::Error, argv: &[std::ffi::OsString], json: bool) -> ExitCode {
     use clap::error::ErrorKind;
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
@@ -80,13 +87,9 @@ fn usage_error(e: clap::Error, json: bool) -> ExitCode {
             ExitCode::SUCCESS
         }
         _ => {
-            if json {
-                let doc =
-                    output::error_document("ERROR_INVALID_PARAMETER", 87, &e.to_string(), None);
-                let _ = writeln!(std::io::stdout(), "{doc}");
-            }
-            let _ = e.print();
-            ExitCode::from(2)
+            let failure = Failure::usage(usage::message(&e, argv));
+            output::print_failure(&failure, json);
+            ExitCode::from(failure.exit_code())
         }
     }
 }

@@ -5,6 +5,11 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
+/// `--help`, `-h` or `--version` alone: clap answers them for `reel mtx` as for every command.
+pub fn is_reel_flag(args: &[OsString]) -> bool {
+    matches!(args, [a] if a == "--help" || a == "-h" || a == "--version")
+}
+
 /// Runs the front with mtx's arguments (everything after `mtx`).
 pub fn run(args: &[OsString]) -> ExitCode {
     if args.first().is_some_and(|a| a == "--install-link") {

@@ -35,7 +35,8 @@
 //!   without sense (the transport, the daemon) gets its own `NAME: …` line before mtx's
 //!   message.
 //! - `--version` prints `mtx version 1.3.12 (reel X.Y.Z)` and the usage on stderr, exit 1, as
-//!   mtx does. `altres` and `noattach` are accepted and change nothing (reel reads each element
+//!   mtx does; only `reel mtx --version` (or `--help`) alone is answered by reel's command line,
+//!   as for every reel subcommand. `altres` and `noattach` are accepted and change nothing (reel reads each element
 //!   type on its own and never uses the attached-changer commands). `erase` (a tape-drive
 //!   command mtx carries) is not part of the dialect: usage.
 

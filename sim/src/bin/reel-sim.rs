@@ -18,6 +18,7 @@ use reel_sim::{Layout, SimLibrary};
 #[command(
     name = "reel-sim",
     version,
+    propagate_version = true,
     about = "A SCSI-level simulated tape library"
 )]
 struct Cli {
@@ -49,6 +50,18 @@ enum Command {
         json: bool,
         #[command(subcommand)]
         action: Action,
+    },
+    /// Print a shell completion script.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages of reel-sim into DIR (for packaging).
+    #[command(hide = true)]
+    Man {
+        /// An existing directory.
+        dir: PathBuf,
     },
 }
 
@@ -104,6 +117,17 @@ fn main() -> ExitCode {
             json,
             action,
         } => ctl(&socket, json, action),
+        Command::Man { dir } => man(&dir),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "reel-sim",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -140,7 +164,8 @@ fn serve(
         .map_err(|e| failed(format!("cannot block signals: {e}")))?;
     let sfd = SignalFd::new(&mask).map_err(|e| failed(format!("cannot create signalfd: {e}")))?;
 
-    let layout = Layout::from_file(layout).map_err(failed)?;
+    // A layout that does not load is bad usage, as in `reel --sim` (exit 2).
+    let layout = Layout::from_file(layout).map_err(|e| Failure::Usage(e.to_string()))?;
     let library = SimLibrary::open(layout, state).map_err(failed)?;
     let server = Server::bind(socket, library.clone()).map_err(failed)?;
     let path = server.path().to_path_buf();
@@ -176,6 +201,40 @@ fn serve(
             }
         }
     }
+}
+
+/// Writes `reel-sim.1` and one page per visible subcommand (`reel-sim-serve.1`, ...) into `dir`.
+fn man(dir: &std::path::Path) -> Result<(), Failure> {
+    use clap::CommandFactory;
+    if !dir.is_dir() {
+        return Err(Failure::Usage(format!(
+            "{} is not a directory; create it first",
+            dir.display()
+        )));
+    }
+    let mut cmd = Cli::command();
+    cmd.build();
+    let mut pages = vec![(String::from("reel-sim"), cmd.clone())];
+    let mut i = 0;
+    while i < pages.len() {
+        let (name, c) = pages[i].clone();
+        for sub in c.get_subcommands() {
+            if !sub.is_hide_set() && sub.get_name() != "help" {
+                pages.push((format!("{name}-{}", sub.get_name()), sub.clone()));
+            }
+        }
+        i += 1;
+    }
+    for (name, c) in pages {
+        let mut bytes = Vec::new();
+        clap_mangen::Man::new(c.name(name.clone()))
+            .render(&mut bytes)
+            .map_err(failed)?;
+        let path = dir.join(format!("{name}.1"));
+        std::fs::write(&path, bytes).map_err(|e| failed(format!("{}: {e}", path.display())))?;
+        println!("{}", path.display());
+    }
+    Ok(())
 }
 
 fn element(text: &str, kind: ElementKind) -> Result<u16, Failure> {
