@@ -41,6 +41,7 @@
 //!   command mtx carries) is not part of the dialect: usage.
 
 pub mod args;
+pub mod daemon;
 pub mod device;
 pub mod library;
 pub mod run;
@@ -55,6 +56,7 @@ use std::io::Write;
 use std::path::Path;
 
 use reel_hw::linux::SgSource;
+use reel_hw::DeviceSource;
 use reel_sim::client::SocketSource;
 use reel_sim::{Layout, SimLibrary};
 
@@ -69,17 +71,35 @@ pub const SIM_SOCKET_PREFIX: &str = "sim-socket:";
 /// Where `sim:` keeps cartridge positions between runs.
 pub const SIM_STATE_ENV: &str = "REEL_SIM_STATE";
 
-/// Opens DEV straight to the devices.
+/// Opens DEV: through the daemon when `reel serve` owns its changer, else straight to the
+/// devices.
 #[derive(Debug, Default)]
 pub struct DeviceOpener {
     /// `$REEL_SIM_STATE`.
     pub sim_state: Option<std::path::PathBuf>,
+    /// The daemon's socket (`$REEL_SOCKET`, else [`daemon::DEFAULT_SOCKET`]); `None`: never
+    /// ask a daemon.
+    pub socket: Option<std::path::PathBuf>,
+}
+
+impl DeviceOpener {
+    fn through_daemon(&self, id: &daemon::Identity) -> Option<Box<dyn Library>> {
+        let socket = self.socket.as_deref()?;
+        daemon::find(socket, id).map(|d| Box::new(d) as Box<dyn Library>)
+    }
 }
 
 impl Opener for DeviceOpener {
     fn open(&mut self, dev: &str) -> Result<Box<dyn Library>, String> {
         if let Some(layout) = dev.strip_prefix(SIM_PREFIX) {
             let layout = Layout::from_file(Path::new(layout)).map_err(|e| e.to_string())?;
+            let id = daemon::Identity {
+                path: None,
+                serial: Some(layout.changer.serial.clone()),
+            };
+            if let Some(d) = self.through_daemon(&id) {
+                return Ok(d);
+            }
             let sim =
                 SimLibrary::open(layout, self.sim_state.as_deref()).map_err(|e| e.to_string())?;
             let mut source = sim.source();
@@ -88,13 +108,28 @@ impl Opener for DeviceOpener {
         }
         if let Some(socket) = dev.strip_prefix(SIM_SOCKET_PREFIX) {
             let mut source = SocketSource::connect(Path::new(socket)).map_err(|e| e.to_string())?;
-            let path = changer_path(&mut source)?;
-            return Ok(Box::new(DeviceLibrary::open(source, &path, None)?));
+            let changer = source
+                .devices()
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .find(|d| d.peripheral_type == reel_hw::PeripheralType::MEDIUM_CHANGER)
+                .ok_or("no medium changer there")?;
+            let id = daemon::Identity {
+                path: None,
+                serial: changer.serial.clone(),
+            };
+            if let Some(d) = self.through_daemon(&id) {
+                return Ok(d);
+            }
+            return Ok(Box::new(DeviceLibrary::open(source, &changer.path, None)?));
         }
         // A node (maybe a link such as /dev/changer): discovery knows it by its real path.
         let real = std::fs::canonicalize(dev)
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_else(|_| dev.to_owned());
+        if let Some(d) = self.through_daemon(&daemon::node_identity(&real)) {
+            return Ok(d);
+        }
         Ok(Box::new(DeviceLibrary::open(
             SgSource::new(),
             &real,
@@ -110,6 +145,11 @@ pub fn main(name: &str, args: &[String]) -> u8 {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let mut opener = DeviceOpener {
         sim_state: env(SIM_STATE_ENV).map(Into::into),
+        socket: Some(
+            env("REEL_SOCKET")
+                .unwrap_or_else(|| daemon::DEFAULT_SOCKET.to_owned())
+                .into(),
+        ),
     };
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
