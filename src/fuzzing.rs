@@ -38,6 +38,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("read_block_limits", read_block_limits),
     ("request_sense", request_sense),
     ("sense", sense),
+    ("daemon_wire", daemon_wire),
+    ("daemon_dispatch", daemon_dispatch),
     ("changer", changer),
     ("drive", drive),
 ];
@@ -176,6 +178,188 @@ pub fn sense(data: &[u8]) {
         assert_eq!((again.key, again.asc, again.ascq), (s.key, s.asc, s.ascq));
         let _ = Sense::parse(&s.to_fixed_bytes());
         let _ = Sense::parse(&s.to_descriptor_bytes());
+    }
+}
+
+/// The daemon's wire codec: frames joined into messages under the request limit, requests
+/// decoded, their id read from whatever prefix is valid; what decodes encodes back to itself.
+pub fn daemon_wire(data: &[u8]) {
+    use crate::daemon::wire::{self, Reply, Request};
+    let mut stream = data;
+    while let Ok(Some(body)) = wire::read_message_sync(&mut stream, wire::MAX_REQUEST) {
+        let id = wire::request_id(&body);
+        if let Ok(r) = serde_json::from_slice::<Request>(&body) {
+            assert_eq!(r.id, id, "the id reader and the decoder agree");
+            let again = serde_json::to_vec(&r).expect("a request encodes");
+            assert_eq!(serde_json::from_slice::<Request>(&again).ok(), Some(r));
+        }
+        if let Ok(r) = serde_json::from_slice::<Reply>(&body) {
+            if let Some(e) = &r.error {
+                let s = wire::Status::new(&e.name, e.code, e.message.clone());
+                assert!(s.message.len() <= wire::MAX_MESSAGE);
+            }
+        }
+        let text = String::from_utf8_lossy(&body);
+        assert!(wire::bounded(&text).len() <= wire::MAX_MESSAGE.max(text.len()));
+    }
+    let mut framed = Vec::new();
+    if wire::write_frame_sync(&mut framed, data).is_ok() {
+        assert_eq!(
+            wire::read_frame_sync(&mut &framed[..])
+                .ok()
+                .flatten()
+                .as_deref(),
+            Some(data)
+        );
+    }
+}
+
+/// The daemon's request dispatcher on a real pool service (a scratch database, one library of
+/// LTO-8): `data` is one connection's byte stream, its first byte choosing the caller (root,
+/// uid 1000 in group 26, or uid 1001); every message gets exactly one reply.
+pub fn daemon_dispatch(data: &[u8]) {
+    use crate::daemon::{server, wire};
+    let Some((&who, rest)) = data.split_first() else {
+        return;
+    };
+    let mut messages = Vec::new();
+    let mut stream = rest;
+    while let Ok(Some(m)) = wire::read_message_sync(&mut stream, wire::MAX_REQUEST) {
+        messages.push(m);
+    }
+    let who = match who % 3 {
+        0 => crate::daemon::PeerIdentity {
+            uid: 0,
+            gids: vec![0],
+            pid: Some(1),
+        },
+        1 => crate::daemon::PeerIdentity {
+            uid: 1000,
+            gids: vec![1000, 26],
+            pid: Some(2),
+        },
+        _ => crate::daemon::PeerIdentity {
+            uid: 1001,
+            gids: vec![1001],
+            pid: Some(3),
+        },
+    };
+    DISPATCH.with(|cell| {
+        let mut fixture = cell.borrow_mut();
+        if !fixture.as_ref().is_some_and(|f| f.runs < 5_000) {
+            *fixture = None;
+            *fixture = DispatchFixture::new();
+        }
+        let Some(f) = fixture.as_mut() else { return };
+        f.runs += 1;
+        let replies = f
+            .runtime
+            .block_on(server::dispatch_for_fuzzing(&f.backend, &who, &messages));
+        assert!(replies.len() <= messages.len());
+        for r in replies {
+            let reply: wire::Reply = serde_json::from_slice(&r).expect("replies are JSON");
+            assert!(reply.ok.is_some() != reply.error.is_some(), "ok or error");
+        }
+    });
+}
+
+thread_local! {
+    static DISPATCH: std::cell::RefCell<Option<DispatchFixture>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// A pool service for [`daemon_dispatch`], rebuilt every few thousand inputs so that what
+/// earlier inputs created stays small.
+struct DispatchFixture {
+    runtime: tokio::runtime::Runtime,
+    backend: std::sync::Arc<crate::daemon::rsm::RsmBackend>,
+    runs: u32,
+    _dir: tempfile_path::Scratch,
+}
+
+impl DispatchFixture {
+    fn new() -> Option<DispatchFixture> {
+        use crate::daemon::{Devices, Discovered, DiscoveredLibrary};
+        let dir = tempfile_path::Scratch::new("pools.db");
+        let _ = std::fs::remove_file(&dir.path);
+        let config = crate::pool::Config {
+            db: crate::db::DbConfig {
+                max_objects: Some(2_000),
+                ..crate::db::DbConfig::default()
+            },
+            ..crate::pool::Config::default()
+        };
+        let rsm = crate::pool::Rsm::open(&dir.path, config).ok()?;
+        let devices = Devices::start(Box::new(|_| {
+            Ok(Discovered {
+                document: serde_json::json!({"libraries": []}),
+                libraries: vec![DiscoveredLibrary {
+                    serial: "FUZZLIB".into(),
+                    vendor: "REEL".into(),
+                    product: "FUZZ".into(),
+                    revision: "1".into(),
+                    media_types: vec![crate::media::MediaType::Lto8],
+                    cartridges: Vec::new(),
+                }],
+            })
+        }))
+        .ok()?;
+        let backend = std::sync::Arc::new(crate::daemon::rsm::RsmBackend::new(
+            std::sync::Arc::new(rsm),
+            devices,
+        ));
+        backend.initialize().ok()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        Some(DispatchFixture {
+            runtime,
+            backend,
+            runs: 0,
+            _dir: dir,
+        })
+    }
+}
+
+/// Scratch files of the fuzz targets: a private directory per process, removed on drop.
+mod tempfile_path {
+    use std::path::PathBuf;
+
+    pub(super) struct Scratch {
+        pub path: PathBuf,
+        dir: PathBuf,
+    }
+
+    impl Scratch {
+        pub fn new(file: &str) -> Scratch {
+            use std::sync::atomic::{AtomicU32, Ordering};
+            static N: AtomicU32 = AtomicU32::new(0);
+            let base = if std::path::Path::new("/dev/shm").is_dir() {
+                PathBuf::from("/dev/shm")
+            } else {
+                std::env::temp_dir()
+            };
+            let dir = base.join(format!(
+                "reel-fuzz-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ));
+            let _ = std::fs::remove_dir_all(&dir);
+            let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+            Scratch {
+                path: dir.join(file),
+                dir,
+            }
+        }
+    }
+
+    use std::os::unix::fs::DirBuilderExt;
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 

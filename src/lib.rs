@@ -30,4 +30,5 @@ pub mod fuzzing;
 pub mod media;
 pub mod mtx;
 pub mod pool;
+pub mod private_files;
 pub mod scsi;

@@ -514,7 +514,8 @@ fn an_unprivileged_daemon_is_local_system_for_its_own_user() {
     let tmp = crate::util::daemon::open_tempdir();
     let dir = tmp.path().join("run");
     std::fs::create_dir(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    // The daemon's directory belongs to its user: one others may write is refused.
+    std::os::unix::fs::chown(&dir, Some(3100), Some(65534)).unwrap();
     let socket = dir.join("reel.sock");
     let runner = User::new(3100);
     let mut daemon = runner
@@ -556,9 +557,11 @@ fn an_unprivileged_daemon_is_local_system_for_its_own_user() {
     // Another unprivileged user keeps the default: USE on the root pool, no creation.
     let other = User::new(3101);
     let mut cmd = other.setpriv();
+    // It trusts a daemon run by uid 3100 only when told to.
     cmd.arg(REEL)
         .args(["pool", "create", r"\Theirs", "--json", "--socket"])
-        .arg(&socket);
+        .arg(&socket)
+        .env("REEL_DAEMON_UID", "3100");
     let theirs = crate::util::Run::from(cmd.output().unwrap());
     // The socket is 0660 owned by 3100:65534 and 3101 is in group 65534, so it connects.
     assert_eq!(theirs.json()["error"]["code"], 5, "{theirs:?}");

@@ -643,6 +643,103 @@ fn edge_cases() -> Vec<(&'static str, String, Vec<u8>)> {
             vec![0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3],
         );
     }
+    // The simulator's state file, as it writes it for the fuzz layout, and damaged forms.
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let layout = Layout::parse(reel_sim::fuzzing::SIM_LAYOUT, "fuzz.toml").unwrap();
+        drop(SimLibrary::open(layout, Some(&path)).unwrap());
+        let fresh = std::fs::read(&path).unwrap();
+        add("sim_state", "fresh", fresh.clone());
+        let with_mam = |mam: serde_json::Value| {
+            let mut v: serde_json::Value = serde_json::from_slice(&fresh).unwrap();
+            v["cartridges"][0]["mam"] = mam;
+            serde_json::to_vec_pretty(&v).unwrap()
+        };
+        add(
+            "sim_state",
+            "mam-pool-name",
+            with_mam(serde_json::json!({"0808": [2, "504f4f4c"]})),
+        );
+        add(
+            "sim_state",
+            "mam-value-over-its-maximum",
+            with_mam(serde_json::json!({"0808": [2, "41".repeat(200)]})),
+        );
+        add(
+            "sim_state",
+            "mam-read-only-id",
+            with_mam(serde_json::json!({"0001": [0, "00"]})),
+        );
+        add(
+            "sim_state",
+            "not-json",
+            b"{\"format\": \"reel-sim state 1\"".to_vec(),
+        );
+    }
+    // The daemon's wire: every call framed, a message over one frame, ids in broken frames.
+    {
+        use reel::daemon::wire::{self, Call, CreateDisposition, ObjectType};
+        let calls = [
+            Call::Hello { protocol: 1, application: Some("fuzz".into()) },
+            Call::CreateMediaPool {
+                name: "\\Fuzz".into(),
+                media_type: None,
+                action: CreateDisposition::OpenAlways,
+                security: None,
+            },
+            Call::CreateMediaPool {
+                name: "\\Fuzz\\Eight".into(),
+                media_type: Some("LTO-8".into()),
+                action: CreateDisposition::CreateNew,
+                security: Some(serde_json::from_value(serde_json::json!({"entries": [
+                    {"kind": "deny", "who": "uid:1001", "rights": ["use"]},
+                    {"kind": "allow", "who": "gid:26", "rights": ["use", "control", "write-dac"]}
+                ]})).unwrap()),
+            },
+            Call::Enumerate { container: None, object_type: ObjectType::MediaPool, root_pool: true },
+            Call::Enumerate { container: None, object_type: ObjectType::MediaType, root_pool: false },
+            Call::MediaTypes {},
+            Call::Library { rescan: false },
+            Call::CloseSession {},
+        ];
+        let mut stream = Vec::new();
+        for (i, call) in calls.iter().enumerate() {
+            let session = (i > 0).then(uuid::Uuid::nil);
+            let body = serde_json::to_vec(&serde_json::json!({
+                "id": i + 1, "session": session, "call": call.name(),
+                "args": serde_json::to_value(call).unwrap()["args"],
+            }))
+            .unwrap();
+            wire::write_frame_sync(&mut stream, &body).unwrap();
+        }
+        add("daemon_wire", "every-call", stream.clone());
+        // The dispatcher runs the same stream as root, as uid 1000 in group 26, as uid 1001.
+        for (who, name) in [(0u8, "as-root"), (1, "as-uid-1000"), (2, "as-uid-1001")] {
+            let mut input = vec![who];
+            input.extend_from_slice(&stream);
+            add("daemon_dispatch", name, input);
+        }
+        let mut long = Vec::new();
+        wire::write_frame_sync(&mut long, &vec![b' '; 70_000]).unwrap();
+        add("daemon_wire", "one-frame-of-spaces", long);
+        let mut two = (wire::CONTINUED | 3).to_be_bytes().to_vec();
+        two.extend_from_slice(b"{\"i");
+        two.extend_from_slice(&9u32.to_be_bytes());
+        two.extend_from_slice(b"d\":7,\"x\":");
+        add("daemon_wire", "continued-broken-id", two);
+        add(
+            "daemon_wire",
+            "frame-length-huge",
+            vec![0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3],
+        );
+        let mut bad = Vec::new();
+        wire::write_frame_sync(&mut bad, b"{\"id\":5,\"call\":\"\xff\"}").unwrap();
+        add("daemon_wire", "id-then-invalid-utf8", bad.clone());
+        let mut input = vec![0u8];
+        input.extend_from_slice(&bad);
+        add("daemon_dispatch", "before-hello", input);
+    }
     add("changer", "empty", Vec::new());
     add(
         "changer",

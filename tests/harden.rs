@@ -2,14 +2,20 @@
 //! (issue 17). Each test is named after the class of fault it closes; each failed on the code
 //! before the fix.
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use reel::daemon::wire::{self, Call, CreateDisposition, Reply};
+use reel::daemon::Client;
 use serde_json::{json, Value};
 
-use crate::util::daemon::{open_tempdir, Daemon};
+use crate::util::daemon::{
+    default_layout, open_tempdir, signal, wait_with_timeout, Daemon, User, REEL,
+};
 use crate::util::sim_layout;
 
 /// A raw protocol connection that reads frames one by one.
@@ -163,4 +169,343 @@ fn a_readable_request_id_is_echoed_even_when_the_rest_is_not_a_request() {
     // Still one usable connection.
     raw.0.flush().unwrap();
     assert!(!raw.hello().is_empty());
+}
+
+// --- findings 1, 6, 7 and 9: the daemon's files beside hostile users ---
+
+/// `reel serve` on these paths, expected to refuse to start: its exit code and stderr.
+fn refused_start(socket: &Path, db: &Path, umask_zero: bool) -> (i32, String) {
+    let mut cmd = serve_command(socket, db, umask_zero);
+    cmd.stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let status = wait_with_timeout(&mut child, Duration::from_secs(20));
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (status.code().unwrap_or(-1), err)
+}
+
+fn serve_command(socket: &Path, db: &Path, umask_zero: bool) -> Command {
+    let mut cmd = if umask_zero {
+        let mut c = Command::new("sh");
+        c.args(["-c", "umask 000; exec \"$0\" \"$@\"", REEL]);
+        c
+    } else {
+        Command::new(REEL)
+    };
+    cmd.arg("serve")
+        .arg("--sim")
+        .arg(default_layout())
+        .arg("--db")
+        .arg(db)
+        .arg("--socket")
+        .arg(socket)
+        .arg("--socket-group")
+        .arg("nogroup")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    cmd
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_socket_or_database_directory_others_may_write_is_refused() {
+    type Setup = fn(&Path);
+    let cases: Vec<(&str, Setup, &str)> = vec![
+        (
+            "world-writable",
+            |d| chmod(d, 0o777),
+            "writable by everyone",
+        ),
+        (
+            "sticky world-writable",
+            |d| chmod(d, 0o1777),
+            "writable by everyone",
+        ),
+        (
+            "group-writable, group tape",
+            |d| {
+                chmod(d, 0o775);
+                std::os::unix::fs::chown(d, None, Some(26)).unwrap();
+            },
+            "writable by group 26",
+        ),
+        (
+            "owned by uid 3001",
+            |d| std::os::unix::fs::chown(d, Some(3001), None).unwrap(),
+            "owned by uid 3001",
+        ),
+    ];
+    for (what, setup, why) in cases {
+        for target in ["socket", "db"] {
+            let tmp = open_tempdir();
+            let (good, bad) = (tmp.path().join("good"), tmp.path().join("bad"));
+            std::fs::create_dir(&good).unwrap();
+            std::fs::create_dir(&bad).unwrap();
+            setup(&bad);
+            let (socket, db) = match target {
+                "socket" => (bad.join("reel.sock"), good.join("pools.db")),
+                _ => (good.join("reel.sock"), bad.join("pools.db")),
+            };
+            let (code, err) = refused_start(&socket, &db, false);
+            assert_eq!(code, 1, "{what} {target} dir: {err}");
+            let name = if target == "socket" {
+                "ERROR_ACCESS_DENIED (5)"
+            } else {
+                "ERROR_DATABASE_FAILURE (4313)"
+            };
+            assert!(err.contains(name), "{what} {target}: {err}");
+            assert!(err.contains(why), "{what} {target}: {err}");
+            assert!(
+                err.contains(bad.to_str().unwrap()),
+                "names the directory: {err}"
+            );
+            // A refused start leaves nothing behind, in either directory.
+            assert_eq!(entries(&bad), Vec::<String>::new(), "{what} {target}");
+            assert_eq!(entries(&good), Vec::<String>::new(), "{what} {target}");
+        }
+    }
+    // An ancestor others may write (not sticky) is as bad as the directory itself.
+    let tmp = open_tempdir();
+    let open = tmp.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    chmod(&open, 0o777);
+    let dir = open.join("reel");
+    std::fs::create_dir(&dir).unwrap();
+    let (code, err) = refused_start(&dir.join("reel.sock"), &dir.join("pools.db"), false);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!("{} is writable by everyone", open.display())),
+        "{err}"
+    );
+    assert_eq!(entries(&dir), Vec::<String>::new());
+}
+
+fn chmod(p: &Path, mode: u32) {
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn the_daemons_files_are_never_reached_through_a_symlink() {
+    for planted in [
+        "reel.sock.lock",
+        "pools.db",
+        "pools.db.lock",
+        "pools.db-wal",
+        "pools.db-shm",
+    ] {
+        let tmp = open_tempdir();
+        let dir = tmp.path();
+        let victim = dir.join("victim");
+        std::fs::write(&victim, b"root's secret").unwrap();
+        chmod(&victim, 0o600);
+        std::os::unix::fs::symlink(&victim, dir.join(planted)).unwrap();
+        let (code, err) = refused_start(&dir.join("reel.sock"), &dir.join("pools.db"), false);
+        assert_eq!(code, 1, "{planted}: {err}");
+        assert!(
+            err.contains("is a symbolic link, not a regular file"),
+            "{planted}: {err}"
+        );
+        let meta = std::fs::metadata(&victim).unwrap();
+        assert_eq!(
+            (meta.mode() & 0o7777, meta.uid(), meta.gid()),
+            (0o600, 0, 0),
+            "{planted}"
+        );
+        assert_eq!(std::fs::read(&victim).unwrap(), b"root's secret");
+        // Nothing else was created, and the planted link is left for the operator to see.
+        assert_eq!(
+            entries(dir),
+            vec![planted.to_owned(), "victim".to_owned()],
+            "{planted}"
+        );
+    }
+}
+
+#[test]
+fn the_client_trusts_only_a_daemon_run_by_root_or_the_configured_user() {
+    let tmp = open_tempdir();
+    let dir = tmp.path().join("fake");
+    std::fs::create_dir(&dir).unwrap();
+    std::os::unix::fs::chown(&dir, Some(3001), Some(65534)).unwrap();
+    let socket = dir.join("reel.sock");
+    // A "daemon" any local user can run: uid 3001's own reel serve.
+    let mut fake = User::new(3001)
+        .setpriv()
+        .arg(REEL)
+        .args(["serve", "--sim"])
+        .arg(default_layout())
+        .arg("--db")
+        .arg(dir.join("pools.db"))
+        .arg("--socket")
+        .arg(&socket)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let run = |env: Option<&str>| {
+        let mut cmd = Command::new(REEL);
+        cmd.args(["media-types", "--json", "--socket"]).arg(&socket);
+        cmd.env_remove("REEL_DAEMON_UID");
+        if let Some(v) = env {
+            cmd.env("REEL_DAEMON_UID", v);
+        }
+        crate::util::Run::from(cmd.output().unwrap())
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut trusted = run(Some("3001"));
+    while trusted.code != 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        trusted = run(Some("3001"));
+    }
+    assert_eq!(trusted.code, 0, "with REEL_DAEMON_UID=3001: {trusted:?}");
+    let refused = run(None);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert_eq!(refused.json()["error"]["name"], "ERROR_NOT_CONNECTED");
+    assert!(
+        refused.stderr.contains("runs as uid 3001"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        run(Some("3002")).code,
+        1,
+        "another uid is not the configured one"
+    );
+    signal(fake.id(), "TERM");
+    wait_with_timeout(&mut fake, Duration::from_secs(20));
+}
+
+#[test]
+fn database_files_are_private_whatever_the_umask() {
+    for (admin, mode, gid) in [(None, 0o600, 0), (Some("nogroup"), 0o640, 65534)] {
+        let tmp = open_tempdir();
+        let (socket, db) = (tmp.path().join("reel.sock"), tmp.path().join("pools.db"));
+        let mut cmd = serve_command(&socket, &db, true);
+        if let Some(g) = admin {
+            cmd.args(["--admin-group", g]);
+        }
+        let mut child = cmd.stderr(Stdio::null()).spawn().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut c = loop {
+            match Client::connect(&socket, "t") {
+                Ok(c) => break c,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                Err(e) => panic!("{e}"),
+            }
+        };
+        let made = loop {
+            let r = c.call_value(Call::CreateMediaPool {
+                name: "\\Private".into(),
+                media_type: None,
+                action: CreateDisposition::OpenAlways,
+                security: None,
+            });
+            match r {
+                Err(e) if e.code == 21 => std::thread::sleep(Duration::from_millis(20)),
+                r => break r,
+            }
+        };
+        made.unwrap();
+        for f in ["pools.db", "pools.db-wal", "pools.db-shm"] {
+            let meta = std::fs::metadata(tmp.path().join(f)).unwrap();
+            assert_eq!(
+                (meta.mode() & 0o7777, meta.gid()),
+                (mode, gid),
+                "{f} with admin group {admin:?}"
+            );
+        }
+        signal(child.id(), "TERM");
+        wait_with_timeout(&mut child, Duration::from_secs(20));
+    }
+}
+
+#[test]
+fn only_a_regular_file_serves_as_the_database() {
+    let tmp = open_tempdir();
+    let fifo = tmp.path().join("fifo.db");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let dir_db = tmp.path().join("dir.db");
+    std::fs::create_dir(&dir_db).unwrap();
+    // Left by a daemon before this fix, if one ran here.
+    for left in ["/dev/null.lock", "/dev/null-journal", "/dev/null-wal"] {
+        let _ = std::fs::remove_file(left);
+    }
+    let cases: Vec<(PathBuf, &str)> = vec![
+        (PathBuf::from("/dev/null"), "a character device"),
+        (fifo.clone(), "a FIFO"),
+        (dir_db.clone(), "a directory"),
+    ];
+    for (db, kind) in cases {
+        let sockdir = open_tempdir();
+        let (code, err) = refused_start(&sockdir.path().join("reel.sock"), &db, false);
+        assert_eq!(code, 1, "{}: {err}", db.display());
+        assert!(err.contains("ERROR_DATABASE_FAILURE (4313)"), "{err}");
+        assert!(
+            err.contains(&format!("is {kind}, not a regular file")),
+            "{err}"
+        );
+        assert_eq!(
+            entries(sockdir.path()),
+            Vec::<String>::new(),
+            "nothing left"
+        );
+    }
+    for left in ["/dev/null.lock", "/dev/null-journal", "/dev/null-wal"] {
+        assert!(!Path::new(left).exists(), "{left} was created");
+    }
+    assert_eq!(entries(tmp.path()), vec!["dir.db", "fifo.db"]);
+}
+
+#[test]
+fn an_existing_empty_database_is_refused_not_recreated() {
+    let tmp = open_tempdir();
+    let db = tmp.path().join("pools.db");
+    std::fs::write(&db, b"").unwrap();
+    let (code, err) = refused_start(&tmp.path().join("reel.sock"), &db, false);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("ERROR_DATABASE_FAILURE (4313)"), "{err}");
+    assert!(err.contains("exists but is empty"), "{err}");
+    assert_eq!(std::fs::metadata(&db).unwrap().len(), 0);
+    assert_eq!(entries(tmp.path()), vec!["pools.db"]);
+}
+
+#[test]
+fn a_clean_stop_leaves_no_lock_files() {
+    let mut d = Daemon::start();
+    d.client()
+        .call_value(Call::CreateMediaPool {
+            name: "\\Kept".into(),
+            media_type: None,
+            action: CreateDisposition::OpenAlways,
+            security: None,
+        })
+        .unwrap();
+    assert!(entries(&d.dir).contains(&"reel.sock.lock".to_owned()));
+    assert!(entries(&d.dir).contains(&"pools.db.lock".to_owned()));
+    let (status, log) = d.terminate();
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert_eq!(entries(&d.dir), vec!["daemon.log", "pools.db"]);
+    // And the pool is there after a restart.
+    d.restart();
+    let r = d.client().call_value(Call::CreateMediaPool {
+        name: "\\Kept".into(),
+        media_type: None,
+        action: CreateDisposition::OpenExisting,
+        security: None,
+    });
+    assert!(r.is_ok(), "{r:?}");
 }

@@ -4,6 +4,7 @@ mod daemon;
 mod discover;
 mod fuzz_corpus;
 mod harden;
+mod media;
 mod moves;
 mod mtx;
 mod pools;

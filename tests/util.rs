@@ -139,6 +139,8 @@ pub mod daemon {
         pub db: PathBuf,
         /// The simulated library it serves.
         pub layout: PathBuf,
+        /// More `reel serve` arguments, used from the next (re)start.
+        pub extra_args: Vec<String>,
         _tmp: Option<tempfile::TempDir>,
     }
 
@@ -168,6 +170,7 @@ pub mod daemon {
                 socket: dir.join("reel.sock"),
                 db: dir.join("pools.db"),
                 layout,
+                extra_args: Vec::new(),
                 dir,
                 _tmp: Some(tmp),
             };
@@ -188,6 +191,7 @@ pub mod daemon {
                 .arg(&self.socket)
                 .arg("--socket-group")
                 .arg("nogroup")
+                .args(&self.extra_args)
                 .env("RUST_LOG", "warn")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())

@@ -2,7 +2,7 @@
 //! feeds arbitrary bytes to one of the simulator's decoders and must return without panicking,
 //! whatever the bytes.
 //!
-//! Used by the cargo-fuzz targets `layout`, `sim_command` and `sim_wire` in `fuzz/` and by
+//! Used by the cargo-fuzz targets `layout`, `sim_command`, `sim_wire` and `sim_state` in `fuzz/` and by
 //! the test that decodes the whole seed corpus (`tests/fuzz_corpus.rs`). Not a public API.
 
 use std::time::Duration;
@@ -18,6 +18,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("layout", layout),
     ("sim_command", sim_command),
     ("sim_wire", sim_wire),
+    ("sim_state", sim_state),
 ];
 
 const TIMEOUT: Duration = Duration::from_secs(1);
@@ -136,5 +137,51 @@ impl<'a> Bytes<'a> {
         let (a, b) = self.0.split_at(n.min(self.0.len()));
         self.0 = b;
         a
+    }
+}
+
+/// The simulator's state file loader: `data` is the file, loaded over [`SIM_LAYOUT`]'s library.
+/// Whatever loads must serve a full inventory without panicking.
+pub fn sim_state(data: &[u8]) {
+    thread_local! {
+        static FILE: Scratch = Scratch::new();
+    }
+    FILE.with(|f| {
+        if std::fs::write(&f.0, data).is_err() {
+            return;
+        }
+        let Ok(layout) = crate::Layout::parse(SIM_LAYOUT, "fuzz.toml") else {
+            return;
+        };
+        if let Ok(lib) = crate::SimLibrary::open(layout, Some(&f.0)) {
+            let _ = lib.status();
+        }
+    });
+}
+
+/// A state file private to this process and thread, removed on drop.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new() -> Scratch {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let base = if std::path::Path::new("/dev/shm").is_dir() {
+            std::path::PathBuf::from("/dev/shm")
+        } else {
+            std::env::temp_dir()
+        };
+        Scratch(base.join(format!(
+            "reel-sim-fuzz-{}-{}.json",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        )))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+        let _ = std::fs::remove_file(self.0.with_extension("json.tmp"));
     }
 }

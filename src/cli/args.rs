@@ -191,6 +191,19 @@ pub struct ServeArgs {
     #[arg(long, value_name = "GROUP")]
     pub admin_group: Option<String>,
 
+    /// Most objects (libraries, pools, media, sides, logical media) the database may hold;
+    /// past it, calls that add one fail with ERROR_DATABASE_FULL.
+    #[arg(long, value_name = "N")]
+    pub max_objects: Option<u64>,
+
+    /// Drop Free media that leave the library (NtmsMediaPoolPolicy PURGEOFFLINESCRATCH).
+    #[arg(long)]
+    pub purge_offline_scratch: bool,
+
+    /// Keep Import media that leave the library (NtmsMediaPoolPolicy KEEPOFFLINEIMPORT).
+    #[arg(long)]
+    pub keep_offline_import: bool,
+
     #[command(flatten)]
     pub devices: DeviceChoice,
 }
@@ -402,25 +415,34 @@ pub struct OpreqArgs {
 #[derive(Debug, Subcommand)]
 pub enum OpreqCommand {
     /// List the open requests (the default).
-    List,
+    List(ClientArgs),
     /// Mark a request done: the waiting call looks again.
-    Satisfy {
-        /// The request id.
-        id: uuid::Uuid,
-    },
+    Satisfy(OpreqIdArgs),
     /// Refuse a request: the waiting call fails with ERROR_CANCELLED.
-    Refuse {
-        /// The request id.
-        id: uuid::Uuid,
-    },
+    Refuse(OpreqIdArgs),
     /// Raise a request of your own.
-    Submit {
-        /// Only `message` is supported.
-        #[arg(value_parser = ["message"])]
-        kind: String,
-        /// The text for the operator.
-        text: String,
-    },
+    Submit(OpreqSubmitArgs),
+}
+
+/// `reel opreq satisfy|refuse ID`.
+#[derive(Debug, Args)]
+pub struct OpreqIdArgs {
+    /// The request id.
+    pub id: uuid::Uuid,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `reel opreq submit message TEXT`.
+#[derive(Debug, Args)]
+pub struct OpreqSubmitArgs {
+    /// Only `message` is supported.
+    #[arg(value_parser = ["message"])]
+    pub kind: String,
+    /// The text for the operator.
+    pub text: String,
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 #[cfg(test)]

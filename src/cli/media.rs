@@ -261,20 +261,14 @@ fn allocate(a: MediaAllocateArgs, json: bool) -> Result<(), Failure> {
 
 /// `reel opreq`.
 pub fn opreq(a: OpreqArgs, json: bool) -> Result<(), Failure> {
-    let mut c = connect(&a.client)?;
-    match a.command.unwrap_or(OpreqCommand::List) {
-        OpreqCommand::List => {
-            let list: OperatorRequests = c.call(Call::OperatorRequests {})?;
-            if json {
-                return print_json(&serde_json::to_value(&list).map_err(io::Error::from)?);
-            }
-            let rows = list.operator_requests.iter().map(opreq_row).collect();
-            table(&["ID", "TYPE", "STATE", "USER", "MESSAGE"], rows)
-        }
-        OpreqCommand::Satisfy { id } => answer(&mut c, id, true, json),
-        OpreqCommand::Refuse { id } => answer(&mut c, id, false, json),
-        OpreqCommand::Submit { text, .. } => {
-            let r: OperatorRequest = c.call(Call::SubmitOperatorRequest { message: text })?;
+    match a.command {
+        None => list_requests(&a.client, json),
+        Some(OpreqCommand::List(client)) => list_requests(&client, json),
+        Some(OpreqCommand::Satisfy(x)) => answer(&mut connect(&x.client)?, x.id, true, json),
+        Some(OpreqCommand::Refuse(x)) => answer(&mut connect(&x.client)?, x.id, false, json),
+        Some(OpreqCommand::Submit(x)) => {
+            let mut c = connect(&x.client)?;
+            let r: OperatorRequest = c.call(Call::SubmitOperatorRequest { message: x.text })?;
             if json {
                 return print_json(&json!({ "operator_requests": [r] }));
             }
@@ -282,6 +276,16 @@ pub fn opreq(a: OpreqArgs, json: bool) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+fn list_requests(client: &ClientArgs, json: bool) -> Result<(), Failure> {
+    let mut c = connect(client)?;
+    let list: OperatorRequests = c.call(Call::OperatorRequests {})?;
+    if json {
+        return print_json(&serde_json::to_value(&list).map_err(io::Error::from)?);
+    }
+    let rows = list.operator_requests.iter().map(opreq_row).collect();
+    table(&["ID", "TYPE", "STATE", "USER", "MESSAGE"], rows)
 }
 
 fn answer(c: &mut Client, id: Uuid, satisfy: bool, json: bool) -> Result<(), Failure> {

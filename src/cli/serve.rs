@@ -9,9 +9,11 @@ use std::sync::{Arc, Mutex};
 
 use reel::daemon::rsm::RsmBackend;
 use reel::daemon::{
-    self, Config, Devices, DiscoverFn, Discovered, DiscoveredLibrary, StartError, Status,
+    self, label, Config, DeviceJobs, Devices, Discovered, DiscoveredLibrary, StartError, Status,
 };
 use reel::discovery::{DiscoverOptions, Reporter};
+use reel::pool::media::LocationKind;
+use reel::pool::work::{LabelOutcome, LabelRequest};
 use reel::pool::{self, Rsm};
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::{error, info, warn};
@@ -29,22 +31,38 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
     runtime.block_on(serve(args, discover))
 }
 
-/// The one point where discovery plugs into the daemon: the device choice becomes a function
-/// the device thread runs at start-up and on every rescan.
+/// The one point where the devices plug into the daemon: the device choice becomes the jobs
+/// the device thread runs — discovery at start-up and on every rescan (reading reel's labels
+/// of cartridges already in drives), and label writes.
 ///
 /// # Errors
 /// A layout that does not load, a simulator socket that does not answer.
-fn discoverer(choice: &DeviceChoice) -> Result<DiscoverFn, Failure> {
+fn discoverer(choice: &DeviceChoice) -> Result<Box<dyn DeviceJobs>, Failure> {
     let mut chosen = super::devices::choose(choice)?;
     let only = chosen.only.take();
-    Ok(Box::new(move |rescan| {
+    Ok(Box::new(Jobs {
+        chosen,
+        only,
+        last: None,
+    }))
+}
+
+/// The device thread's jobs over the chosen devices.
+struct Jobs {
+    chosen: super::devices::Chosen,
+    only: Option<Vec<String>>,
+    last: Option<reel::discovery::Inventory>,
+}
+
+impl DeviceJobs for Jobs {
+    fn discover(&mut self, rescan: bool) -> Result<Discovered, String> {
         let progress: Reporter = Arc::new(|line: &str| info!("{line}"));
         let opts = DiscoverOptions {
             rescan,
-            only: only.clone(),
+            only: self.only.clone(),
             progress: Some(progress),
         };
-        let mut inventory = reel::discovery::discover(&mut chosen.source, &opts)
+        let mut inventory = reel::discovery::discover(&mut self.chosen.source, &opts)
             .map_err(|e| super::devices::failure(&e).message)?;
         for w in &inventory.warnings {
             warn!("discovery: {w}");
@@ -52,16 +70,31 @@ fn discoverer(choice: &DeviceChoice) -> Result<DiscoverFn, Failure> {
         inventory.stats = None;
         let document = serde_json::to_value(&inventory)
             .map_err(|e| format!("cannot encode the inventory: {e}"))?;
-        let libraries = inventory
-            .libraries
-            .iter()
-            .map(DiscoveredLibrary::from_model)
-            .collect();
+        let mut libraries = Vec::with_capacity(inventory.libraries.len());
+        for l in &inventory.libraries {
+            let mut lib = DiscoveredLibrary::from_model(l);
+            let labels = label::read_labels(&mut self.chosen.source, l);
+            for c in &mut lib.cartridges {
+                if c.kind == LocationKind::Drive {
+                    c.label = labels.get(&c.address).cloned();
+                }
+            }
+            libraries.push(lib);
+        }
+        self.last = Some(inventory);
         Ok(Discovered {
             document,
             libraries,
         })
-    }))
+    }
+
+    fn write_label(&mut self, request: &LabelRequest) -> Result<LabelOutcome, String> {
+        let inventory = self
+            .last
+            .as_ref()
+            .ok_or_else(|| "the libraries were not discovered yet".to_owned())?;
+        label::write_label(&mut self.chosen.source, inventory, request)
+    }
 }
 
 /// The root pool's access list for a new database when the daemon runs unprivileged: the
@@ -85,6 +118,7 @@ fn start_failure(e: StartError) -> Failure {
     match e {
         StartError::AlreadyServing { .. } => Failure::rsm("ERROR_BUSY", 170, e.to_string()),
         StartError::NotASocket { .. } => Failure::rsm("ERROR_ALREADY_EXISTS", 183, e.to_string()),
+        StartError::Unsafe(_) => Failure::rsm("ERROR_ACCESS_DENIED", 5, e.to_string()),
         StartError::Io { ref source, .. }
             if source.kind() == std::io::ErrorKind::PermissionDenied =>
         {
@@ -94,11 +128,24 @@ fn start_failure(e: StartError) -> Failure {
     }
 }
 
+/// Closes the database once the last worker is done with it (up to 2 s after the requests'
+/// grace), so its lock file goes with it; a worker still stuck then is abandoned, and the lock
+/// file removed anyway since the process exits.
+async fn release(service: Arc<RsmBackend>) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while Arc::strong_count(&service) > 1 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let lock = reel::private_files::with_suffix(service.rsm().database_path(), ".lock");
+    drop(service);
+    let _ = std::fs::remove_file(lock);
+}
+
 fn from_status(s: Status) -> Failure {
     Failure::rsm(&s.name, s.code, s.message)
 }
 
-async fn serve(args: ServeArgs, discover: DiscoverFn) -> Result<(), Failure> {
+async fn serve(args: ServeArgs, discover: Box<dyn DeviceJobs>) -> Result<(), Failure> {
     let mut config = Config::new(&args.socket);
     config.socket_group = Some(args.socket_group.clone());
     let admin_gid = match &args.admin_group {
@@ -122,7 +169,20 @@ async fn serve(args: ServeArgs, discover: DiscoverFn) -> Result<(), Failure> {
         admin_gid,
         system_uid: (euid != 0).then_some(euid),
         root_security: (euid != 0).then(|| root_security(euid, admin_gid)),
-        ..pool::Config::default()
+        db: reel::db::DbConfig {
+            max_objects: args.max_objects,
+            group: admin_gid,
+            ..reel::db::DbConfig::default()
+        },
+        media_pool_policy: if args.purge_offline_scratch {
+            pool::media::NTMS_POOLPOLICY_PURGEOFFLINESCRATCH
+        } else {
+            0
+        } | if args.keep_offline_import {
+            pool::media::NTMS_POOLPOLICY_KEEPOFFLINEIMPORT
+        } else {
+            0
+        },
     };
     let db = args.db.clone();
     let opened = tokio::task::spawn_blocking(move || Rsm::open(&db, pool_config)).await;
@@ -141,14 +201,16 @@ async fn serve(args: ServeArgs, discover: DiscoverFn) -> Result<(), Failure> {
             return Err(Failure::rsm("ERROR_DATABASE_FAILURE", 4313, e.to_string()));
         }
     };
-    let devices = match Devices::start(discover) {
+    let devices = match Devices::start_jobs(discover) {
         Ok(d) => d,
         Err(e) => {
             bound.abandon();
             return Err(e.into());
         }
     };
-    let backend = Arc::new(RsmBackend::new(Arc::new(rsm), devices));
+    let rsm = Arc::new(rsm);
+    rsm.set_media_work(Arc::new(devices.clone()));
+    let backend = Arc::new(RsmBackend::new(rsm, devices));
 
     let (fail_tx, fail_rx) = tokio::sync::oneshot::channel::<Status>();
     let init = backend.clone();
@@ -169,7 +231,9 @@ async fn serve(args: ServeArgs, discover: DiscoverFn) -> Result<(), Failure> {
             }
         }
     };
+    let service = backend.clone();
     daemon::serve(bound, backend, config, shutdown).await?;
+    release(service).await;
     let failed = failed.lock().unwrap_or_else(|p| p.into_inner()).take();
     match failed {
         Some(s) => Err(from_status(Status {

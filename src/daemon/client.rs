@@ -30,6 +30,7 @@ impl Client {
     /// mismatch, or the daemon's refusal of the session.
     pub fn connect(socket: &Path, application: &str) -> Result<Client, Status> {
         let stream = UnixStream::connect(socket).map_err(|e| unreachable(socket, &e))?;
+        check_server(socket, &stream)?;
         // A daemon that stops answering must not hang a script forever.
         let _ = stream.set_read_timeout(Some(Duration::from_secs(300)));
         let mut client = Client {
@@ -127,6 +128,48 @@ impl Client {
         };
         self.call_with_session(session, call)
     }
+}
+
+/// The environment variable naming the user (uid or name) the daemon runs as, when not root.
+pub const DAEMON_UID_ENV: &str = "REEL_DAEMON_UID";
+
+/// The uids a client believes: root, the client's own (a daemon the user runs), and the one
+/// `$REEL_DAEMON_UID` names.
+fn trusted_uids() -> Vec<u32> {
+    let mut uids = vec![0, nix::unistd::geteuid().as_raw()];
+    if let Ok(v) = std::env::var(DAEMON_UID_ENV) {
+        let named = v.parse::<u32>().ok().or_else(|| {
+            nix::unistd::User::from_name(&v)
+                .ok()
+                .flatten()
+                .map(|u| u.uid.as_raw())
+        });
+        uids.extend(named);
+    }
+    uids
+}
+
+/// Refuses a server the kernel says runs as a user the client does not trust: whoever could
+/// put a socket at the path (a world-writable directory, a replaced socket) is not the daemon.
+fn check_server(socket: &Path, stream: &UnixStream) -> Result<(), Status> {
+    let cred = nix::sys::socket::getsockopt(stream, nix::sys::socket::sockopt::PeerCredentials)
+        .map_err(|e| {
+            Status::not_connected(format!(
+                "cannot read the credentials of the server at {}: {e}",
+                socket.display()
+            ))
+        })?;
+    if trusted_uids().contains(&cred.uid()) {
+        return Ok(());
+    }
+    Err(Status::not_connected(format!(
+        "the process serving {} runs as uid {} (pid {}), which is neither root nor you: \
+         refusing to trust it; if that is your reel daemon's user, set {DAEMON_UID_ENV}={}",
+        socket.display(),
+        cred.uid(),
+        cred.pid(),
+        cred.uid()
+    )))
 }
 
 fn unreachable(socket: &Path, e: &io::Error) -> Status {

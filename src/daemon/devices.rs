@@ -8,13 +8,14 @@
 //! need no lock of their own yet: the daemon issues drive commands only inside discovery.
 
 use std::sync::mpsc;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread;
 
 use serde_json::Value;
 
 use crate::media::MediaType;
 use crate::pool::media::{Cartridge, LocationKind};
+use crate::pool::work::{LabelOutcome, LabelRequest, MediaWork, WorkError};
 
 use super::wire::Status;
 
@@ -101,31 +102,92 @@ pub fn cartridges(l: &crate::discovery::Library) -> Vec<Cartridge> {
 /// The error is a message for the operator.
 pub type DiscoverFn = Box<dyn FnMut(bool) -> Result<Discovered, String> + Send>;
 
-type Job = (bool, mpsc::SyncSender<Result<Discovered, String>>);
+/// The work the device thread does, on the one device backend it owns.
+pub trait DeviceJobs: Send {
+    /// Runs discovery; `rescan` asks for INITIALIZE ELEMENT STATUS first.
+    ///
+    /// # Errors
+    /// A message for the operator.
+    fn discover(&mut self, rescan: bool) -> Result<Discovered, String>;
 
-/// The device actor: send it a job, wait for the answer.
-#[derive(Debug)]
+    /// Writes reel's label into a cartridge (see [`super::label`]).
+    ///
+    /// # Errors
+    /// A message for the operator.
+    fn write_label(&mut self, request: &LabelRequest) -> Result<LabelOutcome, String>;
+}
+
+/// A discovery function alone: it can discover, and has no drive work.
+struct DiscoverOnly(DiscoverFn);
+
+impl DeviceJobs for DiscoverOnly {
+    fn discover(&mut self, rescan: bool) -> Result<Discovered, String> {
+        (self.0)(rescan)
+    }
+
+    fn write_label(&mut self, _: &LabelRequest) -> Result<LabelOutcome, String> {
+        Err("this device backend does no drive work".into())
+    }
+}
+
+enum Job {
+    Discover(bool, mpsc::SyncSender<Result<Discovered, String>>),
+    Label(
+        Box<LabelRequest>,
+        mpsc::SyncSender<Result<LabelOutcome, String>>,
+    ),
+}
+
+/// The device actor: send it a job, wait for the answer. Clones share the one thread.
+#[derive(Debug, Clone)]
 pub struct Devices {
-    jobs: Mutex<mpsc::Sender<Job>>,
+    jobs: Arc<Mutex<mpsc::Sender<Job>>>,
 }
 
 impl Devices {
-    /// Starts the thread that owns `discover`.
+    /// Starts the thread that owns `discover` (and does no drive work).
     ///
     /// # Errors
     /// When the thread cannot be started.
-    pub fn start(mut discover: DiscoverFn) -> std::io::Result<Devices> {
+    pub fn start(discover: DiscoverFn) -> std::io::Result<Devices> {
+        Devices::start_jobs(Box::new(DiscoverOnly(discover)))
+    }
+
+    /// Starts the thread that owns `jobs`.
+    ///
+    /// # Errors
+    /// When the thread cannot be started.
+    pub fn start_jobs(mut jobs: Box<dyn DeviceJobs>) -> std::io::Result<Devices> {
         let (tx, rx) = mpsc::channel::<Job>();
         thread::Builder::new()
             .name("reel-devices".into())
             .spawn(move || {
-                for (rescan, reply) in rx {
-                    let _ = reply.send(discover(rescan));
+                for job in rx {
+                    match job {
+                        Job::Discover(rescan, reply) => {
+                            let _ = reply.send(jobs.discover(rescan));
+                        }
+                        Job::Label(r, reply) => {
+                            let _ = reply.send(jobs.write_label(&r));
+                        }
+                    }
                 }
             })?;
         Ok(Devices {
-            jobs: Mutex::new(tx),
+            jobs: Arc::new(Mutex::new(tx)),
         })
+    }
+
+    fn run<T>(
+        &self,
+        job: impl FnOnce(mpsc::SyncSender<Result<T, String>>) -> Job,
+    ) -> Result<Result<T, String>, Status> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let sent = self.jobs.lock().map_err(|_| gone())?.send(job(tx)).is_ok();
+        if !sent {
+            return Err(gone());
+        }
+        rx.recv().map_err(|_| gone())
     }
 
     /// Runs discovery on the actor's thread and waits for it (call from blocking code).
@@ -133,19 +195,27 @@ impl Devices {
     /// # Errors
     /// `ERROR_DEVICE_NOT_AVAILABLE` (4319) with discovery's message, or when the actor is gone.
     pub fn discover(&self, rescan: bool) -> Result<Discovered, Status> {
-        let (tx, rx) = mpsc::sync_channel(1);
-        let sent = self
-            .jobs
-            .lock()
-            .map_err(|_| gone())?
-            .send((rescan, tx))
-            .is_ok();
-        if !sent {
-            return Err(gone());
-        }
-        rx.recv()
-            .map_err(|_| gone())?
+        self.run(|tx| Job::Discover(rescan, tx))?
             .map_err(|m| Status::new("ERROR_DEVICE_NOT_AVAILABLE", 4319, m))
+    }
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Job::Discover(rescan, _) => write!(f, "Discover({rescan})"),
+            Job::Label(r, _) => write!(f, "Label({})", r.medium),
+        }
+    }
+}
+
+/// The label seam of the pool layer, served by the device thread (one unit of work each).
+impl MediaWork for Devices {
+    fn write_label(&self, request: &LabelRequest) -> Result<LabelOutcome, WorkError> {
+        match self.run(|tx| Job::Label(Box::new(request.clone()), tx)) {
+            Ok(r) => r.map_err(WorkError),
+            Err(s) => Err(WorkError(s.message)),
+        }
     }
 }
 

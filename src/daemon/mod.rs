@@ -12,13 +12,14 @@
 
 pub mod client;
 pub mod devices;
+pub mod label;
 pub mod peer;
 pub mod rsm;
 pub mod server;
 pub mod wire;
 
 pub use client::Client;
-pub use devices::{Devices, DiscoverFn, Discovered, DiscoveredLibrary};
+pub use devices::{DeviceJobs, Devices, DiscoverFn, Discovered, DiscoveredLibrary};
 pub use peer::PeerIdentity;
 pub use server::{bind, serve, Backend, Bound, Config, StartError};
 pub use wire::{Call, Status};

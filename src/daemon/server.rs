@@ -6,14 +6,13 @@
 //! pool unless the backend says the call is answered from memory ([`Backend::is_quick`]), so
 //! SQLite writes and SG_IO never stall the runtime.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io::{self, ErrorKind};
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nix::fcntl::{Flock, FlockArg};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::unix::OwnedWriteHalf;
@@ -25,6 +24,7 @@ use uuid::Uuid;
 
 use super::peer::{self, PeerIdentity};
 use super::wire::{self, Call, Reply, Request, Status, Welcome, WireError, WireIdentity};
+use crate::private_files::{self, LockFile, PathError};
 
 /// What the server serves: RSM sessions and calls, all blocking (run on tokio's blocking pool).
 pub trait Backend: Send + Sync + 'static {
@@ -101,6 +101,9 @@ pub enum StartError {
         /// The path.
         path: PathBuf,
     },
+    /// The socket's directory, or its lock file, is not safe from other users.
+    #[error("{0}")]
+    Unsafe(#[from] PathError),
     /// A file-system step failed.
     #[error("cannot {what} {}: {source}", path.display())]
     Io {
@@ -113,57 +116,55 @@ pub enum StartError {
     },
 }
 
-/// A bound socket, ready to serve. Dropping it leaves the socket file in place; [`serve`]
-/// removes it on shutdown.
+/// A bound socket, ready to serve. Dropping it leaves the socket file in place (the lock file
+/// goes); [`serve`] removes the socket on shutdown.
 #[derive(Debug)]
 pub struct Bound {
     listener: std::os::unix::net::UnixListener,
     path: PathBuf,
-    _lock: Flock<File>,
+    _lock: LockFile,
 }
 
 impl Bound {
-    /// The socket path.
+    /// The socket path (canonical: its directory was checked and resolved).
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// Gives the path up without serving (a start-up step after binding failed): the socket
-    /// file is removed and the lock released.
+    /// file and the lock file are removed.
     pub fn abandon(self) {
         let _ = fs::remove_file(&self.path);
     }
 }
 
-/// Claims the socket path: takes `<socket>.lock`, refuses when a live daemon answers, replaces
-/// a stale socket file, binds with mode 0660 and sets the group.
+/// Claims the socket path: checks that its directory is the daemon's alone, takes
+/// `<socket>.lock`, refuses when a live daemon answers, replaces a stale socket file, binds
+/// with mode 0660 and sets the group without following a symlink.
 ///
 /// # Errors
-/// [`StartError::AlreadyServing`], [`StartError::NotASocket`], [`StartError::Io`].
+/// [`StartError::AlreadyServing`], [`StartError::NotASocket`], [`StartError::Unsafe`],
+/// [`StartError::Io`].
 pub fn bind(config: &Config) -> Result<Bound, StartError> {
-    let path = config.socket.clone();
     let io_err = |what, path: &Path| {
         let path = path.to_path_buf();
         move |source| StartError::Io { what, path, source }
     };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).map_err(io_err("create the directory", dir))?;
+    let path = private_files::in_safe_directory(&config.socket, true)?;
+    // What sits at the path is judged before anything is created beside it.
+    let stale = match fs::symlink_metadata(&path) {
+        Ok(meta) if meta.file_type().is_socket() => true,
+        Ok(_) => return Err(StartError::NotASocket { path }),
+        Err(e) if e.kind() == ErrorKind::NotFound => false,
+        Err(e) => return Err(io_err("inspect", &path)(e)),
+    };
+    if stale && std::os::unix::net::UnixStream::connect(&path).is_ok() {
+        return Err(StartError::AlreadyServing { path });
     }
-    let mut lock_path = path.clone().into_os_string();
-    lock_path.push(".lock");
-    let lock_path = PathBuf::from(lock_path);
-    let lock_file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(io_err("open the lock file", &lock_path))?;
-    let lock = match Flock::lock(lock_file, FlockArg::LockExclusiveNonblock) {
+    let lock = match LockFile::take(&private_files::with_suffix(&path, ".lock")) {
         Ok(l) => l,
-        Err((_, nix::errno::Errno::EWOULDBLOCK)) => {
-            return Err(StartError::AlreadyServing { path })
-        }
-        Err((_, e)) => return Err(io_err("lock", &lock_path)(io::Error::from(e))),
+        Err(PathError::Locked { .. }) => return Err(StartError::AlreadyServing { path }),
+        Err(e) => return Err(e.into()),
     };
     match fs::symlink_metadata(&path) {
         Ok(meta) if meta.file_type().is_socket() => {
@@ -177,15 +178,16 @@ pub fn bind(config: &Config) -> Result<Bound, StartError> {
         Err(e) if e.kind() == ErrorKind::NotFound => {}
         Err(e) => return Err(io_err("inspect", &path)(e)),
     }
-    // Bind with no access for others from the first instant, then open up to 0660.
-    let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o177));
+    // Bound with its final mode (0660) from the first instant: no chmod by path afterwards.
+    let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o117));
     let bound = std::os::unix::net::UnixListener::bind(&path);
     nix::sys::stat::umask(old);
     let listener = bound.map_err(io_err("bind", &path))?;
     if let Some(group) = &config.socket_group {
         match nix::unistd::Group::from_name(group) {
             Ok(Some(g)) => {
-                if let Err(e) = nix::unistd::chown(&path, None, Some(g.gid)) {
+                // lchown: the directory is ours alone, and a symlink would not be followed.
+                if let Err(e) = std::os::unix::fs::lchown(&path, None, Some(g.gid.as_raw())) {
                     // An unprivileged daemon may only give its socket a group it belongs to.
                     warn!(
                         group = %group,
@@ -202,8 +204,6 @@ pub fn bind(config: &Config) -> Result<Bound, StartError> {
             ),
         }
     }
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o660))
-        .map_err(io_err("set the mode of", &path))?;
     listener
         .set_nonblocking(true)
         .map_err(io_err("configure", &path))?;
@@ -474,6 +474,30 @@ async fn handle<B: Backend>(
     (Reply::from_result(id, result), close)
 }
 
+/// The request dispatcher without a socket, for the fuzz target `daemon_dispatch`: each
+/// message goes through [`handle`] on one connection's state, as `who`; the replies come back
+/// encoded as the connection would send them.
+#[doc(hidden)]
+pub async fn dispatch_for_fuzzing<B: Backend>(
+    backend: &Arc<B>,
+    who: &PeerIdentity,
+    messages: &[Vec<u8>],
+) -> Vec<Vec<u8>> {
+    let mut open: Option<Open<B::Session>> = None;
+    let mut out = Vec::new();
+    for m in messages {
+        let (reply, close) = handle(backend, who, &mut open, m).await;
+        out.push(serde_json::to_vec(&reply).unwrap_or_default());
+        if close {
+            break;
+        }
+    }
+    if let Some(o) = open.take() {
+        close_session(backend, o).await;
+    }
+    out
+}
+
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, Status> + Send + 'static,
 ) -> Result<T, Status> {
@@ -513,6 +537,7 @@ async fn send(w: &mut OwnedWriteHalf, reply: &Reply) -> Result<(), WireError> {
 mod tests {
     use super::*;
     use crate::daemon::client::Client;
+    use std::os::unix::fs::PermissionsExt;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A backend that answers every call with its name and counts open sessions.

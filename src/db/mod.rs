@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::private_files::{self, LockFile, PathError};
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 use thiserror::Error;
 use uuid::Uuid;
@@ -112,6 +113,8 @@ pub struct DbConfig {
     /// Most objects (libraries, pools, physical media, sides, logical media) the database may
     /// hold; one more gives Full.
     pub max_objects: Option<u64>,
+    /// The group that may read the database files (mode 0640); `None`: mode 0600.
+    pub group: Option<u32>,
 }
 
 impl Default for DbConfig {
@@ -120,6 +123,7 @@ impl Default for DbConfig {
             busy_timeout: Duration::from_secs(5),
             max_page_count: None,
             max_objects: None,
+            group: None,
         }
     }
 }
@@ -229,39 +233,62 @@ pub struct Store {
     inner: Mutex<Inner>,
     path: PathBuf,
     max_objects: Option<u64>,
-    _owner: nix::fcntl::Flock<std::fs::File>,
+    _owner: LockFile,
 }
 
 /// Takes the one-process lock of the database at `path`.
-fn take_ownership(path: &Path) -> Result<nix::fcntl::Flock<std::fs::File>, DbError> {
-    let mut lock_path = path.as_os_str().to_owned();
-    lock_path.push(".lock");
-    let lock_path = PathBuf::from(lock_path);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| {
-            DbError::failure(
-                format!(
-                    "opening {} (cannot open the file or its directory): {e}",
-                    lock_path.display()
-                ),
-                None,
-            )
-        })?;
-    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock).map_err(
-        |(_, errno)| {
-            DbError::failure(
-                format!(
-                    "{} is in use by another reel process ({errno}): stop it, or use another --db",
-                    path.display()
-                ),
-                None,
-            )
-        },
-    )
+fn take_ownership(path: &Path) -> Result<LockFile, DbError> {
+    LockFile::take(&private_files::with_suffix(path, ".lock")).map_err(|e| match e {
+        PathError::Locked { .. } => DbError::failure(
+            format!(
+                "{} is in use by another reel process: stop it, or use another --db",
+                path.display()
+            ),
+            None,
+        ),
+        e => DbError::failure(format!("cannot lock the database: {e}"), None),
+    })
+}
+
+/// Checks and prepares the database's files before SQLite opens them: a directory only root
+/// and the daemon's user may write, regular files only (never through a symlink), an existing
+/// database never silently replaced, and mode 0600 (0640 with `group`) set on the descriptors
+/// of the database and of its `-wal` and `-shm` files, whatever the umask. SQLite creates
+/// `-wal` and `-shm` later with the database file's mode and owner.
+///
+/// Returns the canonical path and the lock.
+fn prepare_files(path: &Path, config: &DbConfig) -> Result<(PathBuf, LockFile), DbError> {
+    let fail = |e: PathError| DbError::failure(e.to_string(), None);
+    let path = private_files::in_safe_directory(path, false).map_err(fail)?;
+    let sides: Vec<PathBuf> = ["-wal", "-shm", "-journal"]
+        .iter()
+        .map(|s| private_files::with_suffix(&path, s))
+        .collect();
+    // Judge what is there before creating anything beside it.
+    let existing = private_files::existing_regular(&path).map_err(fail)?;
+    for side in &sides {
+        private_files::existing_regular(side).map_err(fail)?;
+    }
+    if existing.as_ref().is_some_and(|m| m.len() == 0) {
+        return Err(DbError::failure(
+            format!(
+                "{} exists but is empty (0 bytes), so it is not a reel database; reel does not \
+                 replace an existing file: restore it from a backup, or remove it to start a new \
+                 database",
+                path.display()
+            ),
+            None,
+        ));
+    }
+    let lock = take_ownership(&path)?;
+    let mode = if config.group.is_some() { 0o640 } else { 0o600 };
+    private_files::open_private(&path, mode, config.group).map_err(fail)?;
+    for side in &sides {
+        if side.exists() {
+            private_files::open_private(side, mode, config.group).map_err(fail)?;
+        }
+    }
+    Ok((path, lock))
 }
 
 impl std::fmt::Debug for Inner {
@@ -358,7 +385,8 @@ impl Store {
     /// is read-only, stays locked longer than the busy timeout, has a newer schema, or is
     /// open in another store (this process or another).
     pub fn open(path: &Path, config: &DbConfig) -> Result<Store, DbError> {
-        let owner = take_ownership(path)?;
+        let (path, owner) = prepare_files(path, config)?;
+        let path = path.as_path();
         let mut conn = connect(path, config)?;
         migrate(&mut conn)?;
         let objects = count_objects(&conn).map_err(|e| DbError::sqlite("counting objects", e))?;

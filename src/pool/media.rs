@@ -315,6 +315,10 @@ pub struct SideInfo {
     pub allocate_count: u32,
     /// Mounts.
     pub mount_count: u32,
+    /// OMID label type: `REEL-MAM`, `BARCODE`, or `null` before reel labelled it (an
+    /// addition to cli.md's MEDIUM).
+    #[serde(default)]
+    pub omid: Option<String>,
 }
 
 /// cli.md's `location`.

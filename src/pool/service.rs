@@ -365,6 +365,11 @@ impl Rsm {
         })
     }
 
+    /// The database file (canonical path).
+    pub fn database_path(&self) -> &Path {
+        self.store.path()
+    }
+
     fn cat(&self) -> RwLockReadGuard<'_, Catalog> {
         self.catalog.read().unwrap_or_else(|p| p.into_inner())
     }

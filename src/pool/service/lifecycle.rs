@@ -107,6 +107,7 @@ impl Catalog {
                     lmid: s.lmid,
                     allocate_count: s.allocate_count,
                     mount_count: s.mount_count,
+                    omid: s.omid_label_type.clone(),
                 })
                 .collect(),
         }
