@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use reel_hw::sense::{asc_text, Sense};
+use reel_hw::sense::Sense;
 use reel_hw::{DeviceInfo, PeripheralType};
 use thiserror::Error;
 
@@ -351,9 +351,7 @@ fn element_from(raw: RawElement, mam: Option<&Mam>) -> Element {
         exception: raw.exception.map(|(asc, ascq)| Exception {
             asc,
             ascq,
-            text: asc_text(asc, ascq)
-                .map(|t| t.replace("NN", &format!("{ascq:02X}")))
-                .unwrap_or_else(|| format!("ASC/ASCQ {asc:02X}/{ascq:02X}")),
+            text: reel_hw::asc_label(asc, ascq).into_owned(),
         }),
         media_type_conflict,
     }

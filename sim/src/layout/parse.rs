@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use reel_hw::opcode::{Applies, OpCode};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -833,41 +834,22 @@ fn parse_sense(s: &str) -> Option<(u8, u8, u8)> {
     (it.next().is_none() && k <= 0xF).then_some((k, a, q))
 }
 
-/// The §4 command names a `[[fault]]` may use (case and spacing insensitive), or an opcode
-/// written as a string (`"0xA5"`).
+/// The §4 command names a `[[fault]]` may use (case, spacing and punctuation insensitive;
+/// reel-hw's one command table), or an opcode written as a string (`"0xA5"`).
 fn command_by_name(name: &str) -> Option<FaultCommand> {
-    let n: String = name
+    let folded: String = name
         .to_ascii_uppercase()
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .collect();
-    if let Some(h) = n.strip_prefix("0X") {
+    if let Some(h) = folded.strip_prefix("0X") {
         return u8::from_str_radix(h, 16).ok().map(FaultCommand::Opcode);
     }
-    use FaultCommand::{ChangerOpcode, DriveOpcode, Opcode};
-    Some(match n.as_str() {
-        "TESTUNITREADY" => Opcode(0x00),
-        "REWIND" => Opcode(0x01),
-        "REQUESTSENSE" => Opcode(0x03),
-        "READBLOCKLIMITS" => Opcode(0x05),
-        "INITIALIZEELEMENTSTATUS" => Opcode(0x07),
-        "INQUIRY" => Opcode(0x12),
-        "MODESENSE6" => Opcode(0x1A),
-        "OPENCLOSEIMPORTEXPORTELEMENT" | "OPENCLOSEIMPORTEXPORT" => ChangerOpcode(0x1B),
-        "LOADUNLOAD" => DriveOpcode(0x1B),
-        "PREVENTALLOWMEDIUMREMOVAL" => Opcode(0x1E),
-        "POSITIONTOELEMENT" => Opcode(0x2B),
-        "READPOSITION" => Opcode(0x34),
-        "INITIALIZEELEMENTSTATUSWITHRANGE" => Opcode(0x37),
-        "REPORTDENSITYSUPPORT" => Opcode(0x44),
-        "LOGSENSE" => Opcode(0x4D),
-        "MODESENSE10" => Opcode(0x5A),
-        "READATTRIBUTE" | "READATTRIBUTEMAM" => Opcode(0x8C),
-        "WRITEATTRIBUTE" | "WRITEATTRIBUTEMAM" => Opcode(0x8D),
-        "MOVEMEDIUM" => Opcode(0xA5),
-        "EXCHANGEMEDIUM" => Opcode(0xA6),
-        "READELEMENTSTATUS" => Opcode(0xB8),
-        _ => return None,
+    let (code, applies) = OpCode::lookup(name)?;
+    Some(match applies {
+        Applies::Any => FaultCommand::Opcode(code.0),
+        Applies::Changer => FaultCommand::ChangerOpcode(code.0),
+        Applies::Drive => FaultCommand::DriveOpcode(code.0),
     })
 }
 
