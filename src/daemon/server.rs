@@ -306,8 +306,7 @@ async fn connection<B: Backend>(
             warn!(error = %e, "cannot read the peer's credentials and groups; refusing");
             let (_, mut w) = stream.into_split();
             let status = Status::new(
-                "ERROR_ACCESS_DENIED",
-                5,
+                Win32Code::ERROR_ACCESS_DENIED,
                 format!("the daemon cannot learn your identity and groups from the kernel ({e}); the connection is refused"),
             );
             let _ = send(&mut w, &Reply::from_result(0, Err(status))).await;

@@ -417,8 +417,11 @@ mod tests {
 
     #[test]
     fn refusals_keep_the_device_sense() {
-        let mut v =
-            serde_json::to_value(Status::new("DEVICE_ERROR", 1, "MOVE MEDIUM failed")).unwrap();
+        let mut v = serde_json::to_value(Status::new(
+            crate::pool::Win32Code::DEVICE_ERROR,
+            "MOVE MEDIUM failed",
+        ))
+        .unwrap();
         let plain: Status = serde_json::from_value(v.clone()).unwrap();
         assert!(refused(plain).sense().is_none());
         v["sense"] =
