@@ -19,6 +19,7 @@ pub mod client;
 mod drive;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod iscsi;
 pub mod layout;
 mod library;
 pub mod media;

@@ -434,3 +434,11 @@ impl TransportError for SimTransportError {
         self.kind
     }
 }
+
+impl SimLibrary {
+    /// A reset of `dev` (every device when None), as a LOGICAL UNIT RESET or TARGET WARM
+    /// RESET from iSCSI: each initiator's next command to it gets 06/29/00.
+    pub(crate) fn reset_unit_attention(&self, dev: Option<Device>) {
+        self.with_state(|st| st.reset_occurred(dev));
+    }
+}

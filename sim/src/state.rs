@@ -345,6 +345,27 @@ impl State {
         }
     }
 
+    /// A reset of `dev` (every device when None): every initiator's next command to it gets
+    /// 06/29/00 (LOGICAL UNIT RESET, TARGET WARM RESET from iSCSI).
+    pub fn reset_occurred(&mut self, dev: Option<Device>) {
+        for ini in &mut self.initiators {
+            match dev {
+                None => {
+                    ini.changer.power_on = true;
+                    for u in &mut ini.drives {
+                        u.power_on = true;
+                    }
+                }
+                Some(Device::Changer) => ini.changer.power_on = true,
+                Some(Device::Drive(d)) => {
+                    if let Some(u) = ini.drives.get_mut(d) {
+                        u.power_on = true;
+                    }
+                }
+            }
+        }
+    }
+
     /// From now on, write every change to `path`.
     pub fn set_state_file(&mut self, path: PathBuf) {
         self.state_file = Some(path);
