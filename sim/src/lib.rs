@@ -29,6 +29,7 @@ pub mod sense;
 pub mod server;
 mod state;
 pub mod status;
+mod tape;
 pub mod wire;
 
 pub use layout::{Layout, LayoutError};

@@ -37,6 +37,10 @@ enum Command {
         /// Keep cartridge positions and MAM in this file (resumed when it exists).
         #[arg(long)]
         state: Option<PathBuf>,
+        /// Keep each cartridge's data in DIR/<barcode>.tape (kept across restarts); without it
+        /// data lives in memory.
+        #[arg(long, value_name = "DIR")]
+        media_dir: Option<PathBuf>,
         /// The socket path to listen on.
         #[arg(long, required_unless_present = "iscsi")]
         socket: Option<PathBuf>,
@@ -125,6 +129,7 @@ fn main() -> ExitCode {
         Command::Serve {
             layout,
             state,
+            media_dir,
             socket,
             iscsi,
             iscsi_chap,
@@ -137,7 +142,15 @@ fn main() -> ExitCode {
                     c
                 })
             })
-            .and_then(|i| serve(&layout, state.as_deref(), socket.as_deref(), i)),
+            .and_then(|i| {
+                serve(
+                    &layout,
+                    state.as_deref(),
+                    media_dir.as_deref(),
+                    socket.as_deref(),
+                    i,
+                )
+            }),
         Command::Ctl {
             socket,
             json,
@@ -239,6 +252,7 @@ fn iscsi_config(
 fn serve(
     layout: &std::path::Path,
     state: Option<&std::path::Path>,
+    media_dir: Option<&std::path::Path>,
     socket: Option<&std::path::Path>,
     iscsi: Option<IscsiConfig>,
 ) -> Result<(), Failure> {
@@ -252,7 +266,7 @@ fn serve(
 
     // A layout that does not load is bad usage, as in `reel --sim` (exit 2).
     let layout = Layout::from_file(layout).map_err(|e| Failure::Usage(e.to_string()))?;
-    let library = SimLibrary::open(layout, state).map_err(failed)?;
+    let library = SimLibrary::open_with_media(layout, state, media_dir).map_err(failed)?;
     let _target = match &iscsi {
         Some(cfg) => {
             let t = reel_sim::iscsi::spawn(library.clone(), cfg).map_err(failed)?;

@@ -12,7 +12,7 @@ use toml::Spanned;
 
 use super::{
     CartridgeConfig, ChangerConfig, DriveConfig, ElementKind, ElementRange, Fault, FaultCommand,
-    Layout, LayoutError, Location, Quirks, ShortForm, Timing,
+    Layout, LayoutError, Location, MediaConfig, Quirks, ShortForm, Timing,
 };
 use crate::media::{Barcode, Generation};
 
@@ -32,6 +32,14 @@ struct RawLayout {
     timing: Option<RawTiming>,
     #[serde(default)]
     fault: Vec<Spanned<RawFault>>,
+    media: Option<Spanned<RawMedia>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMedia {
+    capacity_scale: Option<Spanned<f64>>,
+    durable: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -73,6 +81,7 @@ struct RawDrive {
 struct RawCartridge {
     barcode: Option<Spanned<String>>,
     location: Option<Spanned<String>>,
+    write_protect: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -272,6 +281,7 @@ pub(super) fn layout(text: &str, file: &str) -> Result<Layout, LayoutError> {
         quirks: quirks(&cx, raw.quirks.as_ref())?,
         timing: timing(&cx, raw.timing.as_ref())?,
         faults: faults(&cx, &raw.fault)?,
+        media: media(&cx, raw.media.as_ref())?,
     })
 }
 
@@ -581,6 +591,7 @@ impl<'a> Placer<'a> {
         self.placed.push(CartridgeConfig {
             barcode: bc,
             location: loc,
+            write_protect: false,
         });
         Ok(())
     }
@@ -606,7 +617,11 @@ impl<'a> Placer<'a> {
             loc,
             (b.span().start, "barcode"),
             (l.span().start, "location"),
-        )
+        )?;
+        if let Some(last) = self.placed.last_mut() {
+            last.write_protect = c.write_protect.unwrap_or(false);
+        }
+        Ok(())
     }
 
     /// One `[[cartridges]]` run.
@@ -752,6 +767,27 @@ fn quirks(cx: &Ctx<'_>, raw: Option<&RawQuirks>) -> Result<Quirks, LayoutError> 
         };
     }
     Ok(quirks)
+}
+
+fn media(cx: &Ctx<'_>, raw: Option<&Spanned<RawMedia>>) -> Result<MediaConfig, LayoutError> {
+    let mut m = MediaConfig::default();
+    let Some(raw) = raw else {
+        return Ok(m);
+    };
+    let r = raw.get_ref();
+    if let Some(s) = &r.capacity_scale {
+        let v = *s.get_ref();
+        if !(v > 0.0 && v <= 1.0) {
+            return Err(cx.err(
+                s.span().start,
+                "capacity_scale",
+                format!("{v} must be greater than 0 and at most 1"),
+            ));
+        }
+        m.capacity_scale_ppm = ((v * 1e6).round() as u32).max(1);
+    }
+    m.durable = r.durable.unwrap_or(false);
+    Ok(m)
 }
 
 fn timing(cx: &Ctx<'_>, raw: Option<&RawTiming>) -> Result<Timing, LayoutError> {
