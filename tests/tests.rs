@@ -2,6 +2,7 @@
 
 mod daemon;
 mod discover;
+mod docs;
 mod fuzz_corpus;
 mod harden;
 mod media;
@@ -13,5 +14,6 @@ mod pools;
 mod quirks;
 mod shell;
 mod short_reply;
+mod sim_prevent;
 mod tech;
 mod util;
