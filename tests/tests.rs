@@ -9,6 +9,7 @@ mod media;
 mod messages;
 mod mounts;
 mod moves;
+mod mtx;
 mod pool_update;
 mod pools;
 mod quirks;

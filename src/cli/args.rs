@@ -59,10 +59,21 @@ pub enum Command {
     Status(ClientArgs),
     /// The daemon's figures in the Prometheus text format.
     Metrics(ClientArgs),
+    /// mtx's dialect, byte for byte (`reel mtx -f /dev/sg3 status`); `reel mtx --install-link
+    /// DIR` creates DIR/mtx, which runs the same front.
+    Mtx(MtxArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
     /// Write one man page per command into DIR.
     Man(ManArgs),
+}
+
+/// `reel mtx [ARGS…]`: everything after `mtx` is mtx's command line.
+#[derive(Debug, Args)]
+pub struct MtxArgs {
+    /// mtx's arguments (`-f DEV status`, `load 3 0`, …), or `--install-link DIR`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+    pub args: Vec<std::ffi::OsString>,
 }
 
 /// `reel completions SHELL`.
