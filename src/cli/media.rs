@@ -125,15 +125,18 @@ fn list(a: MediaListArgs, json: bool) -> Result<(), Failure> {
             break;
         }
     }
-    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     if json {
-        serde_json::to_writer_pretty(&mut out, &json!({ "media": media }))
-            .map_err(io::Error::from)?;
+        /// `{"media": [MEDIUM, ...]}`, written as it is serialized.
+        #[derive(serde::Serialize)]
+        struct Doc<'a> {
+            media: &'a [MediumInfo],
+        }
+        let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+        serde_json::to_writer_pretty(&mut out, &Doc { media: &media }).map_err(io::Error::from)?;
         writeln!(out)?;
         out.flush()?;
         return Ok(());
     }
-    drop(out);
     let rows = media.iter().map(row).collect();
     table(
         &[

@@ -549,9 +549,9 @@ pub enum Call {
     },
 }
 
-/// The most media one `list_media` page holds (about 500 bytes each: a page stays far under
-/// a frame).
-pub const MAX_MEDIA_PAGE: usize = 1000;
+/// The most media one `list_media` page holds (about 350 bytes each: a page stays under one
+/// 1 MiB frame).
+pub const MAX_MEDIA_PAGE: usize = 2000;
 
 /// The `list_media` reply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

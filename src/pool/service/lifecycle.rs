@@ -1097,32 +1097,30 @@ impl Rsm {
             }
         }
         let mut allowed: std::collections::HashMap<Uuid, bool> = std::collections::HashMap::new();
-        let mut matching: Vec<&PhysicalMedium> = cat
-            .media
-            .media
-            .values()
-            .filter(|m| filter.pool.map_or(true, |p| m.pool == p))
-            .filter(|m| {
-                filter
+        let order = cat.media.sorted();
+        let mut total = 0;
+        let mut media = Vec::with_capacity(limit.min(order.len()));
+        for id in order.iter() {
+            let Some(m) = cat.media.media.get(id) else {
+                continue;
+            };
+            let wanted = filter.pool.map_or(true, |p| m.pool == p)
+                && filter
                     .library
                     .map_or(true, |l| m.location.library == Some(l))
-            })
-            .filter(|m| !filter.offline || m.location.is_offline())
-            .filter(|m| {
-                *allowed.entry(m.pool).or_insert_with(|| {
+                && (!filter.offline || m.location.is_offline())
+                && *allowed.entry(m.pool).or_insert_with(|| {
                     cat.pool(m.pool)
                         .is_some_and(|p| self.can(&who, &p.security, AccessMask::USE))
-                })
-            })
-            .collect();
-        let total = matching.len();
-        matching.sort_unstable_by(|a, b| (&a.barcode, a.id).cmp(&(&b.barcode, b.id)));
-        let media = matching
-            .into_iter()
-            .skip(offset)
-            .take(limit)
-            .map(|m| cat.medium_info(m))
-            .collect();
+                });
+            if !wanted {
+                continue;
+            }
+            if total >= offset && media.len() < limit {
+                media.push(cat.medium_info(m));
+            }
+            total += 1;
+        }
         Ok(MediaPage { media, total })
     }
 
