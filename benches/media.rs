@@ -196,18 +196,20 @@ fn listing(dir: &Path) {
     let mut c = Client::connect(&socket, "bench").expect("connect");
     let t = Instant::now();
     let mut n = 0;
+    let mut after = None;
     loop {
         let page: MediaList = c
             .call(Call::ListMedia {
                 pool: None,
                 library: None,
                 offline: false,
-                offset: n,
+                after,
                 limit: MAX_MEDIA_PAGE,
             })
             .expect("list");
         n += page.media.len();
-        if page.media.is_empty() || n >= page.total {
+        after = page.media.last().map(|m| m.id);
+        if page.media.len() < MAX_MEDIA_PAGE {
             break;
         }
     }
@@ -229,7 +231,11 @@ fn listing(dir: &Path) {
             .output()
             .expect("reel media list");
         let took = t.elapsed();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let lines = out.stdout.iter().filter(|&&b| b == b'\n').count();
         println!(
             "reel {} ({} bytes, {lines} lines): {:.0} ms (goal ≤ 300 ms for 40,000)",

@@ -116,12 +116,12 @@ fn list(a: MediaListArgs, json: bool) -> Result<(), Failure> {
             pool,
             library: a.library.clone(),
             offline: a.offline,
-            offset: media.len(),
+            after: media.last().map(|m| m.id),
             limit: MAX_MEDIA_PAGE,
         })?;
-        let empty = page.media.is_empty();
+        let last = page.media.len() < MAX_MEDIA_PAGE;
         media.extend(page.media);
-        if empty || media.len() >= page.total {
+        if last {
             break;
         }
     }

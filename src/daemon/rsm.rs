@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use tracing::{info, warn};
 
 use crate::media::MediaTypeRef;
+use crate::pool::MediaObject;
 use crate::pool::{
     self, Identity, LibraryIdentity, MediaFilter, Rsm, RsmError, SecurityDescriptor, SessionId,
     NTMS_CREATE_NEW, NTMS_ENUM_DEFAULT, NTMS_ENUM_ROOTPOOL, NTMS_OPEN_ALWAYS, NTMS_OPEN_EXISTING,
@@ -225,7 +226,7 @@ impl RsmBackend {
                 pool,
                 library,
                 offline,
-                offset,
+                after,
                 limit,
             } => {
                 if limit == 0 || limit > MAX_MEDIA_PAGE {
@@ -255,7 +256,7 @@ impl RsmBackend {
                     library,
                     offline,
                 };
-                let page = rsm(self.rsm.list_media(s, &filter, offset, limit))?;
+                let page = rsm(self.rsm.list_media(s, &filter, after, limit))?;
                 to_value(&MediaList {
                     media: page.media,
                     total: page.total,
@@ -410,6 +411,21 @@ impl Backend for RsmBackend {
                             NTMS_ENUM_DEFAULT
                         };
                         rsm(self.rsm.enumerate_pools(s, container, options))?
+                    }
+                    ObjectType::PhysicalMedia
+                    | ObjectType::Partition
+                    | ObjectType::LogicalMedia => {
+                        if root_pool {
+                            return Err(Status::invalid_parameter(
+                                "ROOTPOOL applies to media pools only",
+                            ));
+                        }
+                        let kind = match object_type {
+                            ObjectType::PhysicalMedia => MediaObject::PhysicalMedia,
+                            ObjectType::Partition => MediaObject::Side,
+                            _ => MediaObject::LogicalMedia,
+                        };
+                        rsm(self.rsm.enumerate_media(s, container, kind))?
                     }
                     ObjectType::MediaType | ObjectType::Library => {
                         self.begin(s)?;

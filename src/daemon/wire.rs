@@ -315,6 +315,12 @@ pub enum ObjectType {
     MediaType,
     /// `NTMS_LIBRARY`.
     Library,
+    /// `NTMS_PHYSICAL_MEDIA`: container null, a pool or a library.
+    PhysicalMedia,
+    /// `NTMS_PARTITION` (sides): container null, a physical medium, a pool or an LMID.
+    Partition,
+    /// `NTMS_LOGICAL_MEDIA`: container null, a pool or a side.
+    LogicalMedia,
 }
 
 /// One access-control entry as the wire and the CLI's JSON write it.
@@ -470,9 +476,9 @@ pub enum Call {
         /// Only offline media.
         #[serde(default)]
         offline: bool,
-        /// First medium of the page.
+        /// The last medium of the previous page; null for the first page.
         #[serde(default)]
-        offset: usize,
+        after: Option<Uuid>,
         /// Media in the page (at most [`MAX_MEDIA_PAGE`]).
         limit: usize,
     },
@@ -970,7 +976,7 @@ mod tests {
                     pool: Some(id),
                     library: Some("L".into()),
                     offline: true,
-                    offset: 5,
+                    after: Some(id),
                     limit: 10,
                 },
                 "list_media",

@@ -12,6 +12,13 @@ use crate::pool::media::{
     BarcodeState, Cleaner, Location, LocationKind, MediaState, PhysicalMedium, Side, SideState,
 };
 
+/// Media ids in listing order, and where each one stands in it.
+#[derive(Debug, Default)]
+pub(super) struct Order {
+    pub ids: Vec<Uuid>,
+    pub at: HashMap<Uuid, usize>,
+}
+
 /// Every physical medium and cleaner, with the indexes lookups need.
 #[derive(Debug, Default)]
 pub(super) struct MediaIndex {
@@ -27,7 +34,7 @@ pub(super) struct MediaIndex {
     pub cleaners: HashMap<Uuid, Cleaner>,
     /// Every medium id in listing order (bar code, then id), built on demand and dropped by
     /// every change, so paging through a large catalogue sorts it once.
-    order: Mutex<Option<Arc<Vec<Uuid>>>>,
+    order: Mutex<Option<Arc<Order>>>,
 }
 
 impl MediaIndex {
@@ -68,7 +75,7 @@ impl MediaIndex {
     }
 
     /// Every medium id ordered by bar code (media without one last), then id.
-    pub fn sorted(&self) -> Arc<Vec<Uuid>> {
+    pub fn sorted(&self) -> Arc<Order> {
         let mut order = self.order.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(o) = order.as_ref() {
             return o.clone();
@@ -81,7 +88,9 @@ impl MediaIndex {
             (None, Some(_)) => std::cmp::Ordering::Greater,
             (None, None) => a.1.cmp(&b.1),
         });
-        let o = Arc::new(v.into_iter().map(|(_, id)| id).collect::<Vec<_>>());
+        let ids: Vec<Uuid> = v.into_iter().map(|(_, id)| id).collect();
+        let at = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        let o = Arc::new(Order { ids, at });
         *order = Some(o.clone());
         o
     }
