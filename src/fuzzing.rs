@@ -195,7 +195,7 @@ pub fn daemon_wire(data: &[u8]) {
         }
         if let Ok(r) = serde_json::from_slice::<Reply>(&body) {
             if let Some(e) = &r.error {
-                let s = wire::Status::new(&e.name, e.code, e.message.clone());
+                let s = wire::Status::new(e.win32(), e.message.clone());
                 assert!(s.message.len() <= wire::MAX_MESSAGE);
             }
         }

@@ -509,3 +509,132 @@ fn a_clean_stop_leaves_no_lock_files() {
     });
     assert!(r.is_ok(), "{r:?}");
 }
+
+// --- finding 2: groups are the kernel's snapshot at connect ---
+
+/// Not a test: connects (as whatever uid setpriv gave it), hands the connection to a child
+/// process and exits at once, so the connecting process is gone before the daemon looks.
+#[test]
+#[ignore = "helper: run under setpriv by a_group_deny_holds_when_the_connecting_process_has_exited"]
+fn handoff_connect_helper() {
+    let Ok(socket) = std::env::var("REEL_HANDOFF_SOCKET") else {
+        return;
+    };
+    let stream = UnixStream::connect(socket).unwrap();
+    let fd: std::os::fd::OwnedFd = stream.into();
+    // Not waited for on purpose: the child keeps the connection (and our stdout) after we exit.
+    #[allow(clippy::zombie_processes)]
+    let _child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "harden::handoff_session_helper",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("REEL_HANDOFF_CHILD", "1")
+        .stdin(Stdio::from(fd))
+        .spawn()
+        .unwrap();
+}
+
+/// Not a test: the child of [`handoff_connect_helper`]: hello and one call on the inherited
+/// connection (stdin), the replies on stdout.
+#[test]
+#[ignore = "helper: started by handoff_connect_helper"]
+fn handoff_session_helper() {
+    if std::env::var_os("REEL_HANDOFF_CHILD").is_none() {
+        return;
+    }
+    use std::os::fd::AsFd;
+    let fd = std::io::stdin().as_fd().try_clone_to_owned().unwrap();
+    let mut s = UnixStream::from(fd);
+    let pool = std::env::var("REEL_HANDOFF_POOL").unwrap();
+    let mut call = |v: Value| {
+        wire::write_frame_sync(&mut s, v.to_string().as_bytes()).unwrap();
+        let body = wire::read_frame_sync(&mut s).unwrap().unwrap();
+        String::from_utf8(body).unwrap()
+    };
+    let hello = call(json!({"id": 1, "call": "hello", "args": {"protocol": 1}}));
+    println!("HANDOFF-HELLO:{hello}");
+    let session: Value = serde_json::from_str(&hello).unwrap();
+    let session = session["ok"]["session"].as_str().unwrap_or("").to_owned();
+    let info = call(
+        json!({"id": 2, "session": session, "call": "get_pool_information",
+                           "args": {"id": pool}}),
+    );
+    println!("HANDOFF-INFO:{info}");
+}
+
+#[test]
+fn a_group_deny_holds_when_the_connecting_process_has_exited() {
+    let d = Daemon::start();
+    let mut root = d.client();
+    let made: Value = root
+        .call_value(Call::CreateMediaPool {
+            name: "\\Guarded".into(),
+            media_type: None,
+            action: CreateDisposition::CreateNew,
+            security: Some(
+                serde_json::from_value(json!({"entries": [
+                    {"kind": "deny", "who": "gid:26", "rights": ["use", "read-control"]},
+                    {"kind": "allow", "who": "everyone", "rights": ["use"]}
+                ]}))
+                .unwrap(),
+            ),
+        })
+        .unwrap();
+    let pool = made["id"].as_str().unwrap().to_owned();
+    for (user, denied) in [
+        (User::in_groups(3005, &[26]), true),
+        (User::new(3006), false),
+    ] {
+        // The daemon is stopped while the client connects and its connecting process exits,
+        // so the daemon can only look at the client after it is gone.
+        signal(d.pid(), "STOP");
+        let mut helper = user
+            .setpriv()
+            .arg(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "harden::handoff_connect_helper",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env("REEL_HANDOFF_SOCKET", &d.socket)
+            .env("REEL_HANDOFF_POOL", &pool)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let exited = wait_with_timeout(&mut helper, Duration::from_secs(20));
+        signal(d.pid(), "CONT");
+        assert!(exited.success());
+        let mut out = String::new();
+        helper
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        let line = |marker: &str| -> Value {
+            let l = out
+                .lines()
+                .find_map(|l| l.find(marker).map(|i| l[i + marker.len()..].to_owned()))
+                .unwrap_or_else(|| panic!("no {marker} in {out}"));
+            serde_json::from_str(&l).unwrap()
+        };
+        let hello = line("HANDOFF-HELLO:");
+        let gids: Vec<u64> = hello["ok"]["identity"]["gids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g.as_u64().unwrap())
+            .collect();
+        assert_eq!(gids.contains(&26), denied, "uid {}: {hello}", user.uid);
+        let info = line("HANDOFF-INFO:");
+        if denied {
+            assert_eq!(info["error"]["name"], "ERROR_ACCESS_DENIED", "{info}");
+        } else {
+            assert_eq!(info["ok"]["name"], "\\Guarded", "{info}");
+        }
+    }
+}

@@ -320,6 +320,8 @@ pub mod daemon {
             "TERM" => Signal::SIGTERM,
             "INT" => Signal::SIGINT,
             "KILL" => Signal::SIGKILL,
+            "STOP" => Signal::SIGSTOP,
+            "CONT" => Signal::SIGCONT,
             other => panic!("signal {other} is not used by these tests"),
         };
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig).expect("kill");

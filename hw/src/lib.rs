@@ -9,6 +9,7 @@
 //!   and transport, shaped like embedded-hal's bus traits);
 //! - [`DeviceSource`]: list the SCSI devices a backend can reach and open one as a `Transport`;
 //! - [`sense`]: fixed and descriptor sense decoding and the ASC/ASCQ text table;
+//! - [`opcode`]: operation codes and the one table of command names;
 //! - [`linux`]: the Linux backend, `/dev/sg*` through the `SG_IO` ioctl and sysfs enumeration.
 //!
 //! What it does not do: retries, unit-attention handling, waiting for readiness. Those are
@@ -19,12 +20,16 @@
 pub mod device;
 pub mod hex;
 pub mod linux;
+pub mod opcode;
 pub mod sense;
 mod status;
 
 pub use device::{DeviceInfo, DeviceSource, PeripheralType};
 pub use linux::{SgError, SgSource, SgTransport};
-pub use sense::{asc_text, FieldPointer, Sense, SenseError, SenseFormat, SenseKey};
+pub use opcode::OpCode;
+pub use sense::{
+    asc_description, asc_label, asc_text, FieldPointer, Sense, SenseError, SenseFormat, SenseKey,
+};
 pub use status::ScsiStatus;
 
 use std::fmt;

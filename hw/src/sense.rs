@@ -6,6 +6,7 @@
 //! end, and a descriptor cut short ends the descriptor list. Only bytes that are not sense data
 //! at all (empty, unknown response code) are errors.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use thiserror::Error;
@@ -525,17 +526,8 @@ impl fmt::Display for Sense {
             f.write_str("deferred error: ")?;
         }
         write!(f, "{}, ", self.key)?;
-        match lookup(self.asc, self.ascq) {
-            Some((text, true)) => write!(
-                f,
-                "ASC/ASCQ {:02x}/{:02x}: {}",
-                self.asc,
-                self.ascq,
-                text.replace("NN", &format!("{:02x}h", self.ascq))
-            )?,
-            Some((text, false)) => {
-                write!(f, "ASC/ASCQ {:02x}/{:02x}: {text}", self.asc, self.ascq)?
-            }
+        match asc_description(self.asc, self.ascq) {
+            Some(text) => write!(f, "ASC/ASCQ {:02x}/{:02x}: {text}", self.asc, self.ascq)?,
             None => write!(f, "unknown ASC/ASCQ {:02x}/{:02x}", self.asc, self.ascq)?,
         }
         let mut extras: Vec<String> = Vec::new();
@@ -568,10 +560,30 @@ impl fmt::Display for Sense {
 /// does not know.
 ///
 /// Besides exact entries, the table knows the ranges whose qualifier is a number (the text then
-/// contains `NN`, which [`Sense`]'s `Display` replaces with the qualifier) and describes the
+/// contains `NN`, which [`asc_description`] fills in with the qualifier) and describes the
 /// vendor-specific ranges generically: ASC 80h..FFh, and ASCQ 80h..FFh under a standard ASC.
 pub fn asc_text(asc: u8, ascq: u8) -> Option<&'static str> {
     lookup(asc, ascq).map(|(text, _)| text)
+}
+
+/// The description of an ASC/ASCQ pair as reel prints it: [`asc_text`] with a numbered range's
+/// `NN` replaced by the qualifier in hex (`Diagnostic failure on component 85h (80h-FFh)`);
+/// `None` for a pair the table does not know. The one place `NN` is filled in.
+pub fn asc_description(asc: u8, ascq: u8) -> Option<Cow<'static, str>> {
+    lookup(asc, ascq).map(|(text, numbered)| {
+        if numbered {
+            Cow::Owned(text.replace("NN", &format!("{ascq:02x}h")))
+        } else {
+            Cow::Borrowed(text)
+        }
+    })
+}
+
+/// [`asc_description`], or `ASC/ASCQ 7F/01` for a pair the table does not know: a text for
+/// every pair, for reports that always show one.
+pub fn asc_label(asc: u8, ascq: u8) -> Cow<'static, str> {
+    asc_description(asc, ascq)
+        .unwrap_or_else(|| Cow::Owned(format!("ASC/ASCQ {asc:02X}/{ascq:02X}")))
 }
 
 /// The description and whether it comes from a numbered range (its `NN` stands for the ASCQ).
@@ -986,6 +998,46 @@ const ASC_TABLE: &[(u8, u8, &str)] = &[
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn nn_is_filled_only_in_numbered_ranges() {
+        let cases: &[(u8, u8, Option<&str>, &str)] = &[
+            (
+                0x40,
+                0x85,
+                Some("Diagnostic failure on component 85h (80h-FFh)"),
+                "Diagnostic failure on component 85h (80h-FFh)",
+            ),
+            (
+                0x4D,
+                0x1F,
+                Some("Tagged overlapped commands (task tag 1fh)"),
+                "Tagged overlapped commands (task tag 1fh)",
+            ),
+            // An exact entry whose text says NN keeps it.
+            (
+                0x40,
+                0x00,
+                Some("RAM failure (should use 40 NN)"),
+                "RAM failure (should use 40 NN)",
+            ),
+            (
+                0x3B,
+                0x0E,
+                Some("Medium source element empty"),
+                "Medium source element empty",
+            ),
+            (0x7F, 0x01, None, "ASC/ASCQ 7F/01"),
+        ];
+        for &(asc, ascq, description, label) in cases {
+            assert_eq!(
+                asc_description(asc, ascq).as_deref(),
+                description,
+                "{asc:02x}/{ascq:02x}"
+            );
+            assert_eq!(asc_label(asc, ascq), label, "{asc:02x}/{ascq:02x}");
+        }
+    }
 
     #[test]
     fn sense_key_names_and_debug() {

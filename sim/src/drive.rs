@@ -115,12 +115,24 @@ impl State {
                 | 0x5A
                 | 0x8C
                 | 0x8D
+                | 0x08
+                | 0x0A
+                | 0x10
+                | 0x11
+                | 0x15
+                | 0x19
+                | 0x2B
+                | 0x55
+                | 0x92
         );
         if !known {
             return Outcome::Check(codes::INVALID_OPCODE);
         }
         if cdb.len() < cdb_len(opcode) {
             return Outcome::Check(SimSense::invalid_cdb_field(0, None));
+        }
+        if let Some(o) = self.tape_command(d, cdb, data) {
+            return o;
         }
         let r = match opcode {
             0x00 => self.drive_readiness(d).map(|()| 0),
@@ -221,11 +233,11 @@ impl State {
         cdb: &[u8],
         data: &mut DataDirection<'_>,
     ) -> Result<usize, SimSense> {
-        // Header and one block descriptor (density of the loaded medium, variable blocks); no
-        // mode pages beyond that.
+        // Header, one block descriptor (density of the loaded medium, the block length MODE
+        // SELECT set) and the data compression page 0x0F.
         let ten = cdb[0] == 0x5A;
         let page = cdb[2] & 0x3F;
-        if page != 0x3F && page != 0x00 {
+        if page != 0x3F && page != 0x00 && page != 0x0F {
             return Err(SimSense::invalid_cdb_field(2, Some(5)));
         }
         let dbd = cdb[1] & 0x08 != 0;
@@ -238,13 +250,19 @@ impl State {
             .drive_cart(d)
             .and_then(|c| self.cart(c).medium.density_code())
             .unwrap_or(0);
-        let bd = [density, 0, 0, 0, 0, 0, 0, 0];
+        let bl = self.drive(d).block_len.to_be_bytes();
+        let bd = [density, 0, 0, 0, 0, bl[1], bl[2], bl[3]];
         let mut r = if ten { vec![0u8; 8] } else { vec![0u8; 4] };
         let wp = self
             .drive_cart(d)
             .map(|c| {
-                let m = self.cart(c).medium;
-                !self.layout().drives[d].generation.writes(m)
+                let cart = self.cart(c);
+                !self.layout().drives[d].generation.writes(cart.medium)
+                    || self
+                        .layout()
+                        .cartridges
+                        .iter()
+                        .any(|k| k.barcode == cart.barcode && k.write_protect)
             })
             .unwrap_or(false);
         let dsp = 0x10 | if wp { 0x80 } else { 0 }; // buffered mode 1, WP
@@ -254,32 +272,40 @@ impl State {
                 r[7] = 8;
                 r.extend_from_slice(&bd);
             }
-            let n = (r.len() - 2) as u16;
-            r[0..2].copy_from_slice(&n.to_be_bytes());
         } else {
             r[2] = dsp;
             if !dbd {
                 r[3] = 8;
                 r.extend_from_slice(&bd);
             }
+        }
+        if page == 0x0F || page == 0x3F {
+            // Data compression: DCE and DCC set, DDE set, algorithm 1 (ALDC-like).
+            r.extend_from_slice(&[0x0F, 0x0E, 0xC0, 0x80, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0]);
+        }
+        if ten {
+            let n = (r.len() - 2) as u16;
+            r[0..2].copy_from_slice(&n.to_be_bytes());
+        } else {
             r[0] = (r.len() - 1) as u8;
         }
         Ok(self.reply(data, &r, alloc))
     }
 
     fn read_position(
-        &self,
+        &mut self,
         d: usize,
         cdb: &[u8],
         data: &mut DataDirection<'_>,
     ) -> Result<usize, SimSense> {
         let sa = cdb[1] & 0x1F;
-        self.drive_readiness(d)?;
-        let pos = self.drive(d).position;
+        let (pos, file, ew) = self.tape_position(d)?;
+        // BOP, and EOP once the data reaches early warning.
+        let flags = if pos == 0 { 0x80 } else { 0 } | if ew { 0x40 } else { 0 };
         match sa {
             0x00 | 0x01 => {
                 let mut r = [0u8; 20];
-                r[0] = if pos == 0 { 0x80 } else { 0 }; // BOP
+                r[0] = flags;
                 let p = (pos as u32).to_be_bytes();
                 r[4..8].copy_from_slice(&p);
                 r[8..12].copy_from_slice(&p);
@@ -287,8 +313,9 @@ impl State {
             }
             0x06 => {
                 let mut r = [0u8; 32];
-                r[0] = if pos == 0 { 0x80 } else { 0 };
+                r[0] = flags;
                 r[8..16].copy_from_slice(&pos.to_be_bytes());
+                r[16..24].copy_from_slice(&file.to_be_bytes());
                 Ok(self.reply(data, &r, usize::from(be16(cdb, 7)).max(32)))
             }
             _ => Err(SimSense::invalid_cdb_field(1, Some(4))),

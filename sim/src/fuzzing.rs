@@ -2,7 +2,8 @@
 //! feeds arbitrary bytes to one of the simulator's decoders and must return without panicking,
 //! whatever the bytes.
 //!
-//! Used by the cargo-fuzz targets `layout`, `sim_command`, `sim_wire` and `sim_state` in `fuzz/` and by
+//! Used by the cargo-fuzz targets `layout`, `sim_command`, `sim_wire`, `sim_state` and
+//! `iscsi_pdu` in `fuzz/` and by
 //! the test that decodes the whole seed corpus (`tests/fuzz_corpus.rs`). Not a public API.
 
 use std::time::Duration;
@@ -19,6 +20,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("sim_command", sim_command),
     ("sim_wire", sim_wire),
     ("sim_state", sim_state),
+    ("iscsi_pdu", iscsi_pdu),
 ];
 
 const TIMEOUT: Duration = Duration::from_secs(1);
@@ -183,5 +185,43 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
         let _ = std::fs::remove_file(self.0.with_extension("json.tmp"));
+    }
+}
+
+/// The iSCSI codec (`crate::iscsi`): any bytes as a PDU stream, with and without digests; a
+/// PDU that decodes re-encodes to the same value; login requests go through the login state
+/// machine, text segments through the key parser.
+pub fn iscsi_pdu(data: &[u8]) {
+    use crate::iscsi::login::{Login, LoginConfig};
+    use crate::iscsi::pdu::{Bhs, Digests, Lengths, Pdu, BHS_LEN};
+    let mut login = Login::new(
+        LoginConfig {
+            targets: vec!["iqn.2026-12.dev.reel:sim.fuzz".to_owned()],
+            ..LoginConfig::default()
+        },
+        1,
+        [7; 17],
+    );
+    for d in [
+        Digests::default(),
+        Digests {
+            header: true,
+            data: true,
+        },
+    ] {
+        let mut rest = data;
+        while rest.len() >= BHS_LEN {
+            let mut head = [0u8; BHS_LEN];
+            head.copy_from_slice(&rest[..BHS_LEN]);
+            let n = (BHS_LEN + Lengths::of(&head).rest(d)).min(rest.len());
+            if let Ok(p) = Pdu::decode(&rest[..n], d) {
+                assert_eq!(Pdu::decode(&p.encode(d), d).as_ref(), Ok(&p));
+                let _ = crate::iscsi::text::parse(&p.data);
+                if let Bhs::LoginRequest(r) = &p.bhs {
+                    let _ = login.step(r, &p.data);
+                }
+            }
+            rest = &rest[n..];
+        }
     }
 }

@@ -237,6 +237,27 @@ pub struct CartridgeConfig {
     pub barcode: Barcode,
     /// Where it starts.
     pub location: Location,
+    /// The write-protect tab is set: writes fail 07/27/00.
+    pub write_protect: bool,
+}
+
+/// The `[media]` table: how cartridges store data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaConfig {
+    /// A cartridge holds its generation's native capacity × this, in millionths (default
+    /// 1000, i.e. 0.001).
+    pub capacity_scale_ppm: u32,
+    /// A WRITE's data reaches the disk (fsync) before its status returns.
+    pub durable: bool,
+}
+
+impl Default for MediaConfig {
+    fn default() -> MediaConfig {
+        MediaConfig {
+            capacity_scale_ppm: 1000,
+            durable: false,
+        }
+    }
 }
 
 /// The `[quirks]` table.
@@ -359,6 +380,8 @@ pub struct Layout {
     pub timing: Timing,
     /// Scripted faults, in file order.
     pub faults: Vec<Fault>,
+    /// How cartridges store data.
+    pub media: MediaConfig,
 }
 
 impl Layout {

@@ -19,6 +19,7 @@ pub mod client;
 mod drive;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod iscsi;
 pub mod layout;
 mod library;
 pub mod media;
@@ -28,6 +29,7 @@ pub mod sense;
 pub mod server;
 mod state;
 pub mod status;
+mod tape;
 pub mod wire;
 
 pub use layout::{Layout, LayoutError};

@@ -111,7 +111,28 @@ impl SimLibrary {
     /// [`SimError::StateIo`] when the file cannot be read or first written;
     /// [`SimError::StateMismatch`] when it does not belong to this layout.
     pub fn open(layout: Layout, state_file: Option<&Path>) -> Result<SimLibrary, SimError> {
+        SimLibrary::open_with_media(layout, state_file, None)
+    }
+
+    /// As [`SimLibrary::open`], with each cartridge's data kept in `<media_dir>/<barcode>.tape`
+    /// (created when missing), so it survives restarts. Without a media directory the data
+    /// lives in memory.
+    ///
+    /// # Errors
+    /// As [`SimLibrary::open`]; [`SimError::StateIo`] when the directory cannot be created.
+    pub fn open_with_media(
+        layout: Layout,
+        state_file: Option<&Path>,
+        media_dir: Option<&Path>,
+    ) -> Result<SimLibrary, SimError> {
         let mut st = State::build(layout);
+        if let Some(dir) = media_dir {
+            std::fs::create_dir_all(dir).map_err(|source| SimError::StateIo {
+                file: dir.display().to_string(),
+                source,
+            })?;
+            st.set_media_dir(dir.to_path_buf());
+        }
         if let Some(path) = state_file {
             if path.exists() {
                 crate::persist::load(&mut st, path)?;
@@ -432,5 +453,13 @@ impl SimTransportError {
 impl TransportError for SimTransportError {
     fn kind(&self) -> TransportErrorKind {
         self.kind
+    }
+}
+
+impl SimLibrary {
+    /// A reset of `dev` (every device when None), as a LOGICAL UNIT RESET or TARGET WARM
+    /// RESET from iSCSI: each initiator's next command to it gets 06/29/00.
+    pub(crate) fn reset_unit_attention(&self, dev: Option<Device>) {
+        self.with_state(|st| st.reset_occurred(dev));
     }
 }

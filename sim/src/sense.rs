@@ -14,6 +14,11 @@ pub struct SimSense {
     pub ascq: u8,
     /// Field pointer: in the CDB (`true`) or the parameter list, byte, and bit (None: BPV = 0).
     pub field: Option<(bool, u16, Option<u8>)>,
+    /// FILEMARK, EOM and ILI bits (tape reads, writes and spaces).
+    pub stream: (bool, bool, bool),
+    /// INFORMATION (VALID set): the residue of a tape command, negative for an overlength
+    /// block.
+    pub information: Option<i64>,
 }
 
 impl SimSense {
@@ -24,7 +29,22 @@ impl SimSense {
             asc,
             ascq,
             field: None,
+            stream: (false, false, false),
+            information: None,
         }
+    }
+
+    /// The same sense with FILEMARK, EOM and ILI bits and a residue in INFORMATION.
+    pub const fn with_residue(
+        mut self,
+        filemark: bool,
+        eom: bool,
+        ili: bool,
+        residue: i64,
+    ) -> SimSense {
+        self.stream = (filemark, eom, ili);
+        self.information = Some(residue);
+        self
     }
 
     /// 05/24/00 INVALID FIELD IN CDB pointing at `byte` (and `bit`, when given).
@@ -34,6 +54,8 @@ impl SimSense {
             asc: 0x24,
             ascq: 0,
             field: Some((true, byte, bit)),
+            stream: (false, false, false),
+            information: None,
         }
     }
 
@@ -44,6 +66,8 @@ impl SimSense {
             asc: 0x26,
             ascq: 0,
             field: Some((false, byte, bit)),
+            stream: (false, false, false),
+            information: None,
         }
     }
 
@@ -61,6 +85,14 @@ impl SimSense {
                 p = p.with_bit(bit);
             }
             s = s.with_field_pointer(p);
+        }
+        let (fm, eom, ili) = self.stream;
+        if fm || eom || ili {
+            s = s.with_stream_flags(fm, eom, ili);
+        }
+        if let Some(i) = self.information {
+            // A 32-bit two's complement residue in the 4-byte INFORMATION field.
+            s = s.with_information(u64::from(i as i32 as u32));
         }
         s.to_fixed_bytes()
     }

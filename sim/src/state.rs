@@ -61,6 +61,8 @@ pub(crate) struct DriveState {
     pub prevent: Vec<u32>,
     /// TapeAlert flags (1..=64) raised once and cleared when read.
     pub alerts: u64,
+    /// Fixed block length set by MODE SELECT; 0 = variable.
+    pub block_len: u32,
 }
 
 /// Per-initiator, per-device unit-attention bookkeeping.
@@ -98,6 +100,8 @@ pub(crate) struct State {
     state_file: Option<PathBuf>,
     /// Set when the state file could not be written; reported once as 04/44/00.
     persist_error: Option<String>,
+    /// The cartridges' recorded data.
+    media: crate::tape::MediaStore,
 }
 
 impl State {
@@ -126,6 +130,7 @@ impl State {
                 position: 0,
                 prevent: Vec::new(),
                 alerts: 0,
+                block_len: 0,
             })
             .collect();
         let mut st = State {
@@ -143,6 +148,7 @@ impl State {
             fault_seen: vec![0; layout.faults.len()],
             state_file: None,
             persist_error: None,
+            media: crate::tape::MediaStore::default(),
             layout: Arc::new(layout),
         };
         let layout = Arc::clone(&st.layout);
@@ -163,6 +169,16 @@ impl State {
             }
         }
         st
+    }
+
+    /// The cartridges' recorded data.
+    pub(crate) fn media_mut(&mut self) -> &mut crate::tape::MediaStore {
+        &mut self.media
+    }
+
+    /// Keep cartridge data as files under `dir` (instead of in memory).
+    pub fn set_media_dir(&mut self, dir: PathBuf) {
+        self.media = crate::tape::MediaStore::new(Some(dir));
     }
 
     /// The layout the library was built from.
@@ -341,6 +357,27 @@ impl State {
         for ini in &mut self.initiators {
             if let Some(u) = ini.drives.get_mut(d) {
                 u.power_on = true;
+            }
+        }
+    }
+
+    /// A reset of `dev` (every device when None): every initiator's next command to it gets
+    /// 06/29/00 (LOGICAL UNIT RESET, TARGET WARM RESET from iSCSI).
+    pub fn reset_occurred(&mut self, dev: Option<Device>) {
+        for ini in &mut self.initiators {
+            match dev {
+                None => {
+                    ini.changer.power_on = true;
+                    for u in &mut ini.drives {
+                        u.power_on = true;
+                    }
+                }
+                Some(Device::Changer) => ini.changer.power_on = true,
+                Some(Device::Drive(d)) => {
+                    if let Some(u) = ini.drives.get_mut(d) {
+                        u.power_on = true;
+                    }
+                }
             }
         }
     }

@@ -8,6 +8,7 @@ use reel::daemon::wire::{
     WireAce, WireSecurity,
 };
 use reel::daemon::{Client, Status};
+use reel::pool::{self, Win32Code};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -15,12 +16,17 @@ use super::args::*;
 use super::output::print_json;
 use super::Failure;
 
-/// The rights an ACE may name, in bit order (rsm-media-pools §4.1).
-const RIGHTS: [&str; 5] = ["use", "modify", "control", "read-control", "write-dac"];
-
 impl From<Status> for Failure {
     fn from(s: Status) -> Self {
-        Failure::rsm(&s.name, s.code, s.message)
+        // The daemon's name and number as sent: a newer daemon's code passes through.
+        Failure {
+            name: s.name,
+            code: s.code,
+            message: s.message,
+            sense: None,
+            usage: false,
+            broken_pipe: false,
+        }
     }
 }
 
@@ -28,43 +34,16 @@ pub(super) fn connect(args: &ClientArgs) -> Result<Client, Failure> {
     Ok(Client::connect(&args.socket, "reel-cli")?)
 }
 
-/// Parses `uid:N:RIGHTS`, `gid:N:RIGHTS` or `everyone:RIGHTS`.
+/// Parses `uid:N:RIGHTS`, `gid:N:RIGHTS` or `everyone:RIGHTS` with the pool's one ACE grammar
+/// ([`pool::Ace::parse`]); a bad entry is bad usage.
 fn parse_ace(kind: AceKind, text: &str) -> Result<WireAce, Failure> {
-    let bad = |why: &str| {
+    let ace = pool::Ace::parse(kind, text).map_err(|e| {
         Failure::usage(format!(
-            "bad ACE `{text}`: {why} (write uid:N:RIGHTS, gid:N:RIGHTS or everyone:RIGHTS; \
+            "bad ACE `{text}`: {e} (write uid:N:RIGHTS, gid:N:RIGHTS or everyone:RIGHTS; \
              RIGHTS is a comma list of use, modify, control, read-control, write-dac, or all)"
         ))
-    };
-    let (who, rights) = match text.split_once(':') {
-        Some(("everyone", rights)) => ("everyone".to_owned(), rights),
-        Some((k @ ("uid" | "gid"), rest)) => {
-            let (n, rights) = rest.split_once(':').ok_or_else(|| bad("no rights"))?;
-            let n: u32 = n
-                .parse()
-                .map_err(|_| bad("the id is not a number from 0 to 4294967295"))?;
-            (format!("{k}:{n}"), rights)
-        }
-        _ => return Err(bad("it must start with uid:, gid: or everyone:")),
-    };
-    let mut wanted = [false; 5];
-    for r in rights.split(',') {
-        match r {
-            "all" => wanted = [true; 5],
-            _ => match RIGHTS.iter().position(|n| *n == r) {
-                Some(i) => wanted[i] = true,
-                None if r.is_empty() => return Err(bad("empty right")),
-                None => return Err(bad(&format!("unknown right `{r}`"))),
-            },
-        }
-    }
-    let rights = RIGHTS
-        .iter()
-        .zip(wanted)
-        .filter(|(_, w)| *w)
-        .map(|(n, _)| (*n).to_owned())
-        .collect();
-    Ok(WireAce { kind, who, rights })
+    })?;
+    Ok(WireAce::from(ace))
 }
 
 /// Deny entries first, then allow entries, each in the order given; `None` with no entries.
@@ -103,8 +82,7 @@ pub(super) fn resolve(
     if name == "\\" {
         if !root_allowed {
             return Err(Failure::rsm(
-                "ERROR_INVALID_MEDIA_POOL",
-                4302,
+                Win32Code::ERROR_INVALID_MEDIA_POOL,
                 "the root pool cannot be deleted",
             ));
         }
@@ -115,8 +93,7 @@ pub(super) fn resolve(
         })?;
         return listed.ids.first().copied().ok_or_else(|| {
             Failure::rsm(
-                "ERROR_OBJECT_NOT_FOUND",
-                4312,
+                Win32Code::ERROR_OBJECT_NOT_FOUND,
                 "the daemon listed no root pool",
             )
         });
@@ -320,8 +297,9 @@ fn list(a: PoolListArgs, json: bool) -> Result<(), Failure> {
         .map(|p| {
             vec![
                 p.name.clone(),
-                p.kind.clone(),
-                p.media_type.clone().unwrap_or_else(|| "-".into()),
+                p.kind.name().to_owned(),
+                p.media_type
+                    .map_or_else(|| "-".into(), |t| t.name().to_owned()),
                 p.id.to_string(),
             ]
         })
@@ -341,8 +319,11 @@ fn show(a: PoolNameArgs, json: bool) -> Result<(), Failure> {
     let rows = [
         ("name", p.name.clone()),
         ("id", p.id.to_string()),
-        ("type", p.kind.clone()),
-        ("media type", none(p.media_type.clone())),
+        ("type", p.kind.name().to_owned()),
+        (
+            "media type",
+            none(p.media_type.map(|t| t.name().to_owned())),
+        ),
         ("parent", none(p.parent.map(|u| u.to_string()))),
         ("description", p.description.clone()),
         (
@@ -461,7 +442,13 @@ mod tests {
 
     #[test]
     fn aces_parse_as_cli_md_writes_them() {
-        let all = || RIGHTS.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let all = || {
+            pool::AccessMask::FULL
+                .names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
         type Parsed<'a> = Option<(&'a str, Vec<String>)>;
         let cases: Vec<(&str, Parsed)> = vec![
             ("uid:1000:use", Some(("uid:1000", vec!["use".into()]))),
@@ -487,7 +474,9 @@ mod tests {
             ("everyone:", None),
             ("everyone:use,,modify", None),
             ("everyone:read", None),
-            ("gid:1:USE", None),
+            // One grammar with the pool's: names compare case-insensitively.
+            ("gid:1:USE", Some(("gid:1", vec!["use".into()]))),
+            ("Everyone:Use", Some(("everyone", vec!["use".into()]))),
             ("", None),
         ];
         for (text, want) in cases {

@@ -158,10 +158,7 @@ pub(super) fn sense_info(s: &reel_hw::sense::Sense) -> SenseInfo {
         key: s.key.0,
         asc: s.asc,
         ascq: s.ascq,
-        text: s
-            .text()
-            .map(|t| t.replace("NN", &format!("{:02X}", s.ascq)))
-            .unwrap_or_else(|| format!("ASC/ASCQ {:02X}/{:02X}", s.asc, s.ascq)),
+        text: reel_hw::asc_label(s.asc, s.ascq).into_owned(),
     }
 }
 

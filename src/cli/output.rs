@@ -2,6 +2,7 @@
 
 use std::io::{self, Write};
 
+use reel::pool::Win32Code;
 use serde_json::{json, Value};
 
 /// Sense data attached to a device failure, as cli.md prints it.
@@ -36,11 +37,11 @@ pub struct Failure {
 }
 
 impl Failure {
-    /// An operation failure with an RSM name and code.
-    pub fn rsm(name: &str, code: u32, message: impl Into<String>) -> Self {
+    /// An operation failure with a code of the one table ([`Win32Code`]).
+    pub fn rsm(code: Win32Code, message: impl Into<String>) -> Self {
         Failure {
-            name: name.to_owned(),
-            code,
+            name: code.label().to_owned(),
+            code: code.0,
             message: message.into(),
             sense: None,
             usage: false,
@@ -52,7 +53,7 @@ impl Failure {
     pub fn device(message: impl Into<String>, sense: Option<SenseInfo>) -> Self {
         Failure {
             sense,
-            ..Failure::rsm("DEVICE_ERROR", 1, message)
+            ..Failure::rsm(Win32Code::DEVICE_ERROR, message)
         }
     }
 
@@ -60,7 +61,7 @@ impl Failure {
     pub fn usage(message: impl Into<String>) -> Self {
         Failure {
             usage: true,
-            ..Failure::rsm("ERROR_INVALID_PARAMETER", 87, message)
+            ..Failure::rsm(Win32Code::ERROR_INVALID_PARAMETER, message)
         }
     }
 
@@ -84,15 +85,15 @@ impl From<io::Error> for Failure {
         let broken_pipe = e.kind() == io::ErrorKind::BrokenPipe;
         Failure {
             broken_pipe,
-            ..Failure::rsm("DEVICE_ERROR", 1, format!("I/O error: {e}"))
+            ..Failure::rsm(Win32Code::DEVICE_ERROR, format!("I/O error: {e}"))
         }
     }
 }
 
 /// The JSON document for a failure (cli.md "Output and errors").
-pub fn error_document(name: &str, code: u32, message: &str, sense: Option<&SenseInfo>) -> Value {
-    let mut err = json!({"name": name, "code": code, "message": message});
-    if let Some(s) = sense {
+pub fn error_document(f: &Failure) -> Value {
+    let mut err = json!({"name": f.name, "code": f.code, "message": f.message});
+    if let Some(s) = &f.sense {
         err["sense"] = json!({"key": s.key, "asc": s.asc, "ascq": s.ascq, "text": s.text});
     }
     json!({ "error": err })
@@ -102,7 +103,7 @@ pub fn error_document(name: &str, code: u32, message: &str, sense: Option<&Sense
 /// the error document on stdout.
 pub fn print_failure(f: &Failure, json: bool) {
     if json {
-        let doc = error_document(&f.name, f.code, &f.message, f.sense.as_ref());
+        let doc = error_document(f);
         let _ = writeln!(io::stdout(), "{doc}");
     }
     let _ = writeln!(
@@ -145,7 +146,10 @@ mod tests {
 
     #[test]
     fn error_documents_match_the_cli_contract() {
-        let doc = error_document("ERROR_ALREADY_EXISTS", 183, "pool exists", None);
+        let doc = error_document(&Failure::rsm(
+            Win32Code::ERROR_ALREADY_EXISTS,
+            "pool exists",
+        ));
         assert_eq!(
             doc.to_string(),
             r#"{"error":{"code":183,"message":"pool exists","name":"ERROR_ALREADY_EXISTS"}}"#
@@ -156,7 +160,7 @@ mod tests {
             ascq: 0,
             text: "Invalid field in CDB".into(),
         };
-        let doc = error_document("DEVICE_ERROR", 1, "refused", Some(&s));
+        let doc = error_document(&Failure::device("refused", Some(s)));
         assert_eq!(doc["error"]["sense"]["asc"], 36);
         assert_eq!(doc["error"]["sense"]["key"], 5);
     }
@@ -165,6 +169,9 @@ mod tests {
     fn exit_codes() {
         assert_eq!(Failure::usage("x").exit_code(), 2);
         assert_eq!(Failure::device("x", None).exit_code(), 1);
-        assert_eq!(Failure::rsm("ERROR_INVALID_NAME", 123, "x").exit_code(), 1);
+        assert_eq!(
+            Failure::rsm(Win32Code::ERROR_INVALID_NAME, "x").exit_code(),
+            1
+        );
     }
 }

@@ -14,7 +14,7 @@ use reel::daemon::{
 use reel::discovery::{DiscoverOptions, Reporter};
 use reel::pool::media::LocationKind;
 use reel::pool::work::{LabelOutcome, LabelRequest};
-use reel::pool::{self, Rsm};
+use reel::pool::{self, Rsm, Win32Code};
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::{error, info, warn};
 
@@ -116,15 +116,17 @@ fn root_security(euid: u32, admin_gid: Option<u32>) -> pool::SecurityDescriptor 
 
 fn start_failure(e: StartError) -> Failure {
     match e {
-        StartError::AlreadyServing { .. } => Failure::rsm("ERROR_BUSY", 170, e.to_string()),
-        StartError::NotASocket { .. } => Failure::rsm("ERROR_ALREADY_EXISTS", 183, e.to_string()),
-        StartError::Unsafe(_) => Failure::rsm("ERROR_ACCESS_DENIED", 5, e.to_string()),
+        StartError::AlreadyServing { .. } => Failure::rsm(Win32Code::ERROR_BUSY, e.to_string()),
+        StartError::NotASocket { .. } => {
+            Failure::rsm(Win32Code::ERROR_ALREADY_EXISTS, e.to_string())
+        }
+        StartError::Unsafe(_) => Failure::rsm(Win32Code::ERROR_ACCESS_DENIED, e.to_string()),
         StartError::Io { ref source, .. }
             if source.kind() == std::io::ErrorKind::PermissionDenied =>
         {
-            Failure::rsm("ERROR_ACCESS_DENIED", 5, e.to_string())
+            Failure::rsm(Win32Code::ERROR_ACCESS_DENIED, e.to_string())
         }
-        StartError::Io { .. } => Failure::rsm("ERROR_INVALID_PARAMETER", 87, e.to_string()),
+        StartError::Io { .. } => Failure::rsm(Win32Code::ERROR_INVALID_PARAMETER, e.to_string()),
     }
 }
 
@@ -142,7 +144,7 @@ async fn release(service: Arc<RsmBackend>) {
 }
 
 fn from_status(s: Status) -> Failure {
-    Failure::rsm(&s.name, s.code, s.message)
+    Failure::from(s)
 }
 
 async fn serve(args: ServeArgs, discover: Box<dyn DeviceJobs>) -> Result<(), Failure> {
@@ -191,14 +193,16 @@ async fn serve(args: ServeArgs, discover: Box<dyn DeviceJobs>) -> Result<(), Fai
         Ok(Err(e)) => {
             bound.abandon();
             return Err(Failure::rsm(
-                e.name(),
-                e.code(),
+                e.win32(),
                 format!("cannot open the database {}: {e}", args.db.display()),
             ));
         }
         Err(e) => {
             bound.abandon();
-            return Err(Failure::rsm("ERROR_DATABASE_FAILURE", 4313, e.to_string()));
+            return Err(Failure::rsm(
+                Win32Code::ERROR_DATABASE_FAILURE,
+                e.to_string(),
+            ));
         }
     };
     let devices = match Devices::start_jobs(discover) {

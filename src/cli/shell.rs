@@ -10,6 +10,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use clap::CommandFactory;
+use reel::pool::Win32Code;
 
 use super::args::{Cli, CompletionsArgs, ManArgs};
 use super::Failure;
@@ -55,8 +56,7 @@ pub fn write_pages(cmd: clap::Command, dir: &Path) -> Result<Vec<String>, Failur
     let mut written = Vec::new();
     write_tree(&cmd, "", dir, &mut written).map_err(|e| {
         Failure::rsm(
-            "ERROR_WRITE_FAULT",
-            29,
+            Win32Code::ERROR_WRITE_FAULT,
             format!("cannot write man pages into {}: {e}", dir.display()),
         )
     })?;

@@ -10,6 +10,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::pool::Win32Code;
+
 use super::wire::{self, Call, Reply, Request, Status, Welcome, WireError};
 
 /// One connection = one RSM session.
@@ -176,8 +178,7 @@ fn unreachable(socket: &Path, e: &io::Error) -> Status {
     let path = socket.display();
     match e.kind() {
         io::ErrorKind::PermissionDenied => Status::new(
-            "ERROR_ACCESS_DENIED",
-            5,
+            Win32Code::ERROR_ACCESS_DENIED,
             format!(
                 "may not connect to the reel daemon at {path}: {e} (the socket is mode 0660; \
                  join its group, usually `tape`)"

@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::media::MediaType;
 use crate::pool::media::{Cartridge, LocationKind};
 use crate::pool::work::{LabelOutcome, LabelRequest, MediaWork, WorkError};
+use crate::pool::Win32Code;
 
 use super::wire::Status;
 
@@ -196,7 +197,7 @@ impl Devices {
     /// `ERROR_DEVICE_NOT_AVAILABLE` (4319) with discovery's message, or when the actor is gone.
     pub fn discover(&self, rescan: bool) -> Result<Discovered, Status> {
         self.run(|tx| Job::Discover(rescan, tx))?
-            .map_err(|m| Status::new("ERROR_DEVICE_NOT_AVAILABLE", 4319, m))
+            .map_err(|m| Status::new(Win32Code::ERROR_DEVICE_NOT_AVAILABLE, m))
     }
 }
 
@@ -221,8 +222,7 @@ impl MediaWork for Devices {
 
 fn gone() -> Status {
     Status::new(
-        "ERROR_DEVICE_NOT_AVAILABLE",
-        4319,
+        Win32Code::ERROR_DEVICE_NOT_AVAILABLE,
         "the device thread stopped; restart the daemon",
     )
 }

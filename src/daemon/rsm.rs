@@ -14,15 +14,16 @@ use crate::media::MediaTypeRef;
 use crate::pool::MediaObject;
 use crate::pool::{
     self, Identity, LibraryIdentity, MediaFilter, Rsm, RsmError, SecurityDescriptor, SessionId,
-    NTMS_CREATE_NEW, NTMS_ENUM_DEFAULT, NTMS_ENUM_ROOTPOOL, NTMS_OPEN_ALWAYS, NTMS_OPEN_EXISTING,
+    Win32Code, NTMS_CREATE_NEW, NTMS_ENUM_DEFAULT, NTMS_ENUM_ROOTPOOL, NTMS_OPEN_ALWAYS,
+    NTMS_OPEN_EXISTING,
 };
 
 use super::devices::{Devices, Discovered};
 use super::peer::PeerIdentity;
 use super::server::Backend;
 use super::wire::{
-    AceKind, Call, CreateDisposition, Created, MediaTypeEntry, MediaTypes, ObjectType, PoolUpdate,
-    Status, WireSecurity,
+    AceKind, Call, CreateDisposition, Created, MediaTypeEntry, MediaTypes, ObjectType, Status,
+    WireSecurity,
 };
 use super::wire::{DeallocatedReply, MediaList, MovedReply, OperatorRequests, MAX_MEDIA_PAGE};
 
@@ -36,7 +37,7 @@ pub struct RsmBackend {
 
 /// The wire form of a pool-layer error.
 pub fn status_of(e: &RsmError) -> Status {
-    Status::new(e.name(), e.code(), e.to_string())
+    Status::new(e.win32(), e.to_string())
 }
 
 fn rsm<T>(r: Result<T, RsmError>) -> Result<T, Status> {
@@ -46,8 +47,7 @@ fn rsm<T>(r: Result<T, RsmError>) -> Result<T, Status> {
 fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, Status> {
     serde_json::to_value(v).map_err(|e| {
         Status::new(
-            "ERROR_NOT_ENOUGH_MEMORY",
-            8,
+            Win32Code::ERROR_NOT_ENOUGH_MEMORY,
             format!("cannot encode the reply: {e}"),
         )
     })
@@ -450,23 +450,7 @@ impl Backend for RsmBackend {
             }
             Call::GetPoolInformation { id } => to_value(&rsm(self.rsm.get_pool_info(s, id))?),
             Call::SetPoolInformation { id, info } => {
-                let PoolUpdate {
-                    name,
-                    description,
-                    media_type,
-                    allocation_policy,
-                    deallocation_policy,
-                    max_allocates,
-                } = info;
-                let update = pool::PoolUpdate {
-                    name,
-                    description,
-                    media_type: media_type.map(MediaTypeRef::Id),
-                    allocation_policy,
-                    deallocation_policy,
-                    max_allocates,
-                };
-                rsm(self.rsm.set_pool_info(s, id, &update))?;
+                rsm(self.rsm.set_pool_info(s, id, &info))?;
                 Ok(json!({}))
             }
             Call::GetMediaPoolName { id } => Ok(json!({ "name": rsm(self.rsm.pool_name(s, id))? })),

@@ -22,6 +22,8 @@ use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 use uuid::Uuid;
 
+use crate::pool::Win32Code;
+
 use super::peer::{self, PeerIdentity};
 use super::wire::{self, Call, Reply, Request, Status, Welcome, WireError, WireIdentity};
 use crate::private_files::{self, LockFile, PathError};
@@ -300,7 +302,14 @@ async fn connection<B: Backend>(
     let who = match peer::identify(&stream) {
         Ok(who) => who,
         Err(e) => {
-            warn!(error = %e, "cannot read the peer's credentials; closing");
+            // Fewer groups than the caller has could mean more rights: refuse, and say why.
+            warn!(error = %e, "cannot read the peer's credentials and groups; refusing");
+            let (_, mut w) = stream.into_split();
+            let status = Status::new(
+                Win32Code::ERROR_ACCESS_DENIED,
+                format!("the daemon cannot learn your identity and groups from the kernel ({e}); the connection is refused"),
+            );
+            let _ = send(&mut w, &Reply::from_result(0, Err(status))).await;
             return;
         }
     };
@@ -335,8 +344,7 @@ async fn connection<B: Backend>(
                     "frame not completed in time; closing"
                 );
                 let status = Status::new(
-                    "ERROR_TIMEOUT",
-                    1460,
+                    Win32Code::ERROR_TIMEOUT,
                     format!("a frame must arrive within {:?}", config.frame_timeout),
                 );
                 let _ = send(&mut w, &Reply::from_result(0, Err(status))).await;
@@ -404,8 +412,7 @@ async fn handle<B: Backend>(
                 (Err(status), true)
             } else if open.is_some() {
                 let status = Status::new(
-                    "ERROR_INVALID_OPERATION",
-                    4317,
+                    Win32Code::ERROR_INVALID_OPERATION,
                     "this connection already has an open session; close it first",
                 );
                 (Err(status), false)
@@ -504,8 +511,7 @@ async fn blocking<T: Send + 'static>(
     match tokio::task::spawn_blocking(f).await {
         Ok(r) => r,
         Err(e) => Err(Status::new(
-            "ERROR_NOT_ENOUGH_MEMORY",
-            8,
+            Win32Code::ERROR_NOT_ENOUGH_MEMORY,
             format!("the request's worker failed: {e}"),
         )),
     }
@@ -526,7 +532,7 @@ async fn send(w: &mut OwnedWriteHalf, reply: &Reply) -> Result<(), WireError> {
                 Err(e) => format!("cannot encode the reply: {e}"),
             };
             warn!(id = reply.id, error = %why, "reply replaced by an error");
-            let status = Status::new("ERROR_NOT_ENOUGH_MEMORY", 8, why);
+            let status = Status::new(Win32Code::ERROR_NOT_ENOUGH_MEMORY, why);
             serde_json::to_vec(&Reply::from_result(reply.id, Err(status)))?
         }
     };

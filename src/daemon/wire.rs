@@ -12,6 +12,9 @@ use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use uuid::Uuid;
 
+use crate::pool::Win32Code;
+pub use crate::pool::{AceKind, Owner, PoolInfo, PoolUpdate};
+
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -323,7 +326,9 @@ pub enum ObjectType {
     LogicalMedia,
 }
 
-/// One access-control entry as the wire and the CLI's JSON write it.
+/// One access-control entry as the wire and the CLI's JSON write it: the text of a
+/// [`crate::pool::Ace`], which the daemon parses (an entry that does not parse is
+/// `ERROR_INVALID_PARAMETER`, not an unreadable frame).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WireAce {
     /// `allow` or `deny`.
@@ -334,14 +339,14 @@ pub struct WireAce {
     pub rights: Vec<String>,
 }
 
-/// Allow or deny.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AceKind {
-    /// Grants the rights.
-    Allow,
-    /// Refuses the rights (checked in order, so put denies first).
-    Deny,
+impl From<crate::pool::Ace> for WireAce {
+    fn from(ace: crate::pool::Ace) -> Self {
+        WireAce {
+            kind: ace.kind,
+            who: ace.who.to_string(),
+            rights: ace.mask.names().into_iter().map(str::to_owned).collect(),
+        }
+    }
 }
 
 /// A security descriptor: owner and ordered entries.
@@ -352,35 +357,6 @@ pub struct WireSecurity {
     pub owner: Option<Owner>,
     /// Entries in evaluation order.
     pub entries: Vec<WireAce>,
-}
-
-/// The owner of an object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Owner {
-    /// Owner uid.
-    pub uid: u32,
-}
-
-/// The writable members of a pool (`SetNtmsObjectInformation`); all are written at once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PoolUpdate {
-    /// New last component of the name (the pool stays under its parent).
-    pub name: String,
-    /// Description (at most 126 characters).
-    #[serde(default)]
-    pub description: String,
-    /// Media type id, or null for a pool that holds pools.
-    #[serde(default)]
-    pub media_type: Option<Uuid>,
-    /// `ALLOCATE_FROMSCRATCH` (1) or 0.
-    #[serde(default)]
-    pub allocation_policy: u32,
-    /// `DEALLOCATE_TOSCRATCH` (1) or 0.
-    #[serde(default)]
-    pub deallocation_policy: u32,
-    /// Allocations before a side is decommissioned; 0 = unlimited.
-    #[serde(default)]
-    pub max_allocates: u32,
 }
 
 /// Every call the daemon answers. Serialized as `"call": "<name>", "args": {...}`.
@@ -641,13 +617,14 @@ pub struct Status {
 }
 
 impl Status {
-    /// A status from its parts; the message is cut to [`MAX_MESSAGE`] bytes ([`bounded`]), so
-    /// no input it quotes can make a reply or a log line large.
-    pub fn new(name: &str, code: u32, message: impl Into<String>) -> Self {
+    /// A status with a code of the one table ([`Win32Code`]); the message is cut to
+    /// [`MAX_MESSAGE`] bytes ([`bounded`]), so no input it quotes can make a reply or a log line
+    /// large.
+    pub fn new(code: Win32Code, message: impl Into<String>) -> Self {
         let message = message.into();
         Status {
-            name: name.to_owned(),
-            code,
+            name: code.label().to_owned(),
+            code: code.0,
             message: if message.len() > MAX_MESSAGE {
                 bounded(&message)
             } else {
@@ -656,34 +633,39 @@ impl Status {
         }
     }
 
+    /// The code, as the table knows it (an unknown number passes through).
+    pub fn win32(&self) -> Win32Code {
+        Win32Code(self.code)
+    }
+
     /// `ERROR_INVALID_HANDLE` (6).
     pub fn invalid_handle(message: impl Into<String>) -> Self {
-        Status::new("ERROR_INVALID_HANDLE", 6, message)
+        Status::new(Win32Code::ERROR_INVALID_HANDLE, message)
     }
 
     /// `ERROR_INVALID_PARAMETER` (87).
     pub fn invalid_parameter(message: impl Into<String>) -> Self {
-        Status::new("ERROR_INVALID_PARAMETER", 87, message)
+        Status::new(Win32Code::ERROR_INVALID_PARAMETER, message)
     }
 
     /// `ERROR_NOT_CONNECTED` (2250): the service cannot be reached.
     pub fn not_connected(message: impl Into<String>) -> Self {
-        Status::new("ERROR_NOT_CONNECTED", 2250, message)
+        Status::new(Win32Code::ERROR_NOT_CONNECTED, message)
     }
 
     /// `RPC_S_NO_INTERFACES` (1817): the two sides speak different protocol versions.
     pub fn no_interfaces(message: impl Into<String>) -> Self {
-        Status::new("RPC_S_NO_INTERFACES", 1817, message)
+        Status::new(Win32Code::RPC_S_NO_INTERFACES, message)
     }
 
     /// `ERROR_BUSY` (170).
     pub fn busy(message: impl Into<String>) -> Self {
-        Status::new("ERROR_BUSY", 170, message)
+        Status::new(Win32Code::ERROR_BUSY, message)
     }
 
     /// `ERROR_NOT_READY` (21).
     pub fn not_ready(message: impl Into<String>) -> Self {
-        Status::new("ERROR_NOT_READY", 21, message)
+        Status::new(Win32Code::ERROR_NOT_READY, message)
     }
 }
 
@@ -753,54 +735,6 @@ pub struct Created {
     pub media_type: Option<String>,
     /// False when an existing pool was opened.
     pub created: bool,
-}
-
-/// The `get_pool_information` reply: every member of `NTMS_MEDIAPOOLINFORMATION` plus the
-/// common object attributes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PoolInfo {
-    /// The pool's id.
-    pub id: Uuid,
-    /// Full path (`\App\Pool`; `\` for the root pool).
-    pub name: String,
-    /// `application`, `free`, `import`, `unrecognized` (or `root` for the root pool).
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Media type name; null for a pool that holds pools.
-    pub media_type: Option<String>,
-    /// Media type id.
-    pub media_type_id: Option<Uuid>,
-    /// Parent pool id; null for top-level pools and the root.
-    pub parent: Option<Uuid>,
-    /// Description.
-    pub description: String,
-    /// `ALLOCATE_FROMSCRATCH` (1) or 0.
-    pub allocation_policy: u32,
-    /// `DEALLOCATE_TOSCRATCH` (1) or 0.
-    pub deallocation_policy: u32,
-    /// Allocations before a side is decommissioned (0 = unlimited).
-    pub max_allocates: u32,
-    /// Physical media in the pool.
-    pub physical_media: u64,
-    /// Logical media in the pool.
-    pub logical_media: u64,
-    /// Child pools.
-    pub child_pools: u64,
-    /// The owner.
-    pub owner: Owner,
-    /// `NtmsPoolType`: 0 root, 1 scratch (Free), 2 foreign (Unrecognized), 3 import,
-    /// 1000 application.
-    #[serde(default)]
-    pub pool_type: u32,
-    /// `Enabled`.
-    #[serde(default)]
-    pub enabled: bool,
-    /// Creation time, ms since the Unix epoch.
-    #[serde(default)]
-    pub created_ms: i64,
-    /// Last change, ms since the Unix epoch.
-    #[serde(default)]
-    pub modified_ms: i64,
 }
 
 /// One entry of the `media_types` reply (cli.md `media-types` document).
@@ -955,7 +889,7 @@ mod tests {
                     info: PoolUpdate {
                         name: "B".into(),
                         description: "d".into(),
-                        media_type: Some(id),
+                        media_type: Some(crate::media::MediaTypeRef::Id(id)),
                         allocation_policy: 1,
                         deallocation_policy: 1,
                         max_allocates: 3,
@@ -1128,7 +1062,12 @@ mod tests {
         assert!(b.starts_with("name éé"));
         assert!(b.ends_with("is too long; use a shorter one"));
         assert!(b.contains("bytes left out"));
-        assert!(Status::new("E", 1, long.clone()).message.len() <= MAX_MESSAGE);
+        assert!(
+            Status::new(Win32Code::DEVICE_ERROR, long.clone())
+                .message
+                .len()
+                <= MAX_MESSAGE
+        );
     }
 
     #[test]

@@ -5,36 +5,19 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use reel_hw::{Completion, DataDirection, PeripheralType, Transport};
+use reel_hw::{Completion, DataDirection, OpCode, PeripheralType, Transport};
 use serde::Serialize;
 
-/// The name of a command as scsi-reference §4 writes it. Opcode 0x1B depends on the device:
-/// LOAD UNLOAD on a tape drive, OPEN/CLOSE IMPORT/EXPORT ELEMENT on a changer.
+/// The name of a command as scsi-reference §4 writes it (reel-hw's one command table), or
+/// `OTHER`. Opcode 0x1B depends on the device: LOAD UNLOAD on a tape drive, OPEN/CLOSE
+/// IMPORT/EXPORT ELEMENT on a changer.
 pub fn command_name(opcode: u8, device: PeripheralType) -> &'static str {
-    match opcode {
-        0x00 => "TEST UNIT READY",
-        0x01 => "REWIND",
-        0x03 => "REQUEST SENSE",
-        0x05 => "READ BLOCK LIMITS",
-        0x07 => "INITIALIZE ELEMENT STATUS",
-        0x12 => "INQUIRY",
-        0x1A => "MODE SENSE(6)",
-        0x1B if device == PeripheralType::MEDIUM_CHANGER => "OPEN/CLOSE IMPORT/EXPORT ELEMENT",
-        0x1B => "LOAD UNLOAD",
-        0x1E => "PREVENT/ALLOW MEDIUM REMOVAL",
-        0x2B => "POSITION TO ELEMENT",
-        0x34 => "READ POSITION",
-        0x37 => "INITIALIZE ELEMENT STATUS WITH RANGE",
-        0x44 => "REPORT DENSITY SUPPORT",
-        0x4D => "LOG SENSE",
-        0x5A => "MODE SENSE(10)",
-        0x8C => "READ ATTRIBUTE",
-        0x8D => "WRITE ATTRIBUTE",
-        0xA5 => "MOVE MEDIUM",
-        0xA6 => "EXCHANGE MEDIUM",
-        0xB8 => "READ ELEMENT STATUS",
-        _ => "OTHER",
-    }
+    let device = if device == PeripheralType::MEDIUM_CHANGER {
+        device
+    } else {
+        PeripheralType::SEQUENTIAL
+    };
+    OpCode(opcode).name_for(device).unwrap_or("OTHER")
 }
 
 /// What a set of [`Counted`] transports sent: the `stats` member of the discover document.

@@ -18,7 +18,7 @@ macro_rules! win32_codes {
                 pub const $name: Self = Self($value);
             )*
 
-            /// Every code of Appendix A.1 that has a number.
+            /// Every code of the table: Appendix A.1 codes that have a number, and reel's own.
             pub const ALL: &'static [Win32Code] = &[$(Self::$name),*];
 
             /// The Win32 name (`ERROR_ACCESS_DENIED`), or `None` for a code reel does not know.
@@ -40,13 +40,19 @@ macro_rules! win32_codes {
     };
 }
 
+// The one table of status names and numbers: the daemon's wire statuses and the CLI's failures
+// are all built from these constants. Adding a code is one line here.
 win32_codes! {
     ERROR_SUCCESS = 0,
+    // reel's own (cli.md): a device failure with no RSM code. Win32's 1 (ERROR_INVALID_FUNCTION)
+    // is never returned by RSM, so the number cannot be mistaken for one of its codes.
+    DEVICE_ERROR = 1,
     ERROR_ACCESS_DENIED = 5,
     ERROR_INVALID_HANDLE = 6,
     ERROR_NOT_ENOUGH_MEMORY = 8,
     ERROR_BAD_FORMAT = 11,
     ERROR_NOT_READY = 21,
+    ERROR_WRITE_FAULT = 29,
     ERROR_INVALID_PARAMETER = 87,
     ERROR_INSUFFICIENT_BUFFER = 122,
     ERROR_INVALID_NAME = 123,
@@ -83,6 +89,12 @@ win32_codes! {
 }
 
 impl Win32Code {
+    /// The name to print and send: [`Win32Code::name`], or `ERROR_UNKNOWN` for a number the
+    /// table lacks.
+    pub fn label(self) -> &'static str {
+        self.name().unwrap_or("ERROR_UNKNOWN")
+    }
+
     /// The remote (HRESULT) form: `0x80070000 | code`; success stays 0.
     pub fn hresult(self) -> u32 {
         if self.0 == 0 {
@@ -236,7 +248,7 @@ impl RsmError {
     /// The Win32 name, e.g. `ERROR_ALREADY_EXISTS`.
     pub fn name(&self) -> &'static str {
         // Every variant maps to a listed code, which has a name.
-        self.win32().name().unwrap_or("ERROR_UNKNOWN")
+        self.win32().label()
     }
 
     /// The Win32 number, e.g. 183.
@@ -266,9 +278,9 @@ mod tests {
     #[test]
     fn code_table() {
         #[rustfmt::skip]
-        let table: [(&str, u32); 39] = [
-            ("ERROR_SUCCESS", 0), ("ERROR_ACCESS_DENIED", 5), ("ERROR_INVALID_HANDLE", 6),
-            ("ERROR_NOT_ENOUGH_MEMORY", 8), ("ERROR_BAD_FORMAT", 11), ("ERROR_NOT_READY", 21),
+        let table: [(&str, u32); 41] = [
+            ("ERROR_SUCCESS", 0), ("DEVICE_ERROR", 1), ("ERROR_ACCESS_DENIED", 5), ("ERROR_INVALID_HANDLE", 6),
+            ("ERROR_NOT_ENOUGH_MEMORY", 8), ("ERROR_BAD_FORMAT", 11), ("ERROR_NOT_READY", 21), ("ERROR_WRITE_FAULT", 29),
             ("ERROR_INVALID_PARAMETER", 87), ("ERROR_INSUFFICIENT_BUFFER", 122),
             ("ERROR_INVALID_NAME", 123), ("ERROR_BUSY", 170), ("ERROR_ALREADY_EXISTS", 183),
             ("ERROR_CONNECTION_UNAVAIL", 1201), ("ERROR_INVALID_COMPUTERNAME", 1210),
@@ -295,6 +307,8 @@ mod tests {
             assert_eq!(c.hresult(), want, "{name}");
         }
         assert_eq!(Win32Code(4311).name(), None);
+        assert_eq!(Win32Code(4311).label(), "ERROR_UNKNOWN");
+        assert_eq!(Win32Code::DEVICE_ERROR.label(), "DEVICE_ERROR");
         assert_eq!(format!("{:?}", Win32Code(4311)), "Win32Code(4311)");
         assert_eq!(
             Win32Code::ERROR_ALREADY_EXISTS.to_string(),

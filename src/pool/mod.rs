@@ -185,6 +185,17 @@ pub enum PoolKind {
 }
 
 impl PoolKind {
+    /// The name cli.md's `type` uses (the serialised form).
+    pub fn name(self) -> &'static str {
+        match self {
+            PoolKind::Root => "root",
+            PoolKind::Application => "application",
+            PoolKind::Free => "free",
+            PoolKind::Import => "import",
+            PoolKind::Unrecognized => "unrecognized",
+        }
+    }
+
     /// `NtmsPoolType`: UNKNOWN 0 (root), SCRATCH 1, FOREIGN 2, IMPORT 3, APPLICATION 1000.
     pub fn pool_type(self) -> u32 {
         match self {
@@ -228,8 +239,10 @@ impl PoolKind {
 }
 
 /// Everything about a pool (`NTMS_MEDIAPOOLINFORMATION` and the common object fields), as
-/// `reel pool show` prints it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// `reel pool show` prints it. Also the daemon's `get_pool_information` reply: the daemon
+/// serialises this type and the client reads it back, one schema with every member required.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PoolInfo {
     /// The pool's id.
     pub id: Uuid,

@@ -153,10 +153,12 @@ impl FromStr for Who {
         }
         let (kind, n) = s.split_once(':').ok_or_else(bad)?;
         let n: u32 = n.parse().map_err(|_| bad())?;
-        match kind {
-            "uid" => Ok(Who::Uid(n)),
-            "gid" => Ok(Who::Gid(n)),
-            _ => Err(bad()),
+        if kind.eq_ignore_ascii_case("uid") {
+            Ok(Who::Uid(n))
+        } else if kind.eq_ignore_ascii_case("gid") {
+            Ok(Who::Gid(n))
+        } else {
+            Err(bad())
         }
     }
 }
@@ -206,7 +208,9 @@ impl Ace {
     }
 
     /// Parses an entry as `reel pool create --allow/--deny` writes it: `uid:N:RIGHTS`,
-    /// `gid:N:RIGHTS` or `everyone:RIGHTS`.
+    /// `gid:N:RIGHTS` or `everyone:RIGHTS`. The one ACE grammar: the CLI and the daemon both
+    /// use it. Keywords and right names compare case-insensitively (as pool names do), and
+    /// spaces around right names are ignored.
     ///
     /// # Errors
     /// `ERROR_INVALID_PARAMETER` naming what is wrong.

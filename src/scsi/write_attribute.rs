@@ -11,7 +11,7 @@ use super::opcode::OpCode;
 use super::read_attribute::{encode_attributes, Attribute, AttributeTooLong};
 
 /// Operation code.
-pub const OPCODE: OpCode = OpCode(0x8D);
+pub const OPCODE: OpCode = OpCode::WRITE_ATTRIBUTE;
 
 /// Default timeout (writes the cartridge memory chip, no tape motion).
 pub const TIMEOUT: Duration = Duration::from_secs(60);

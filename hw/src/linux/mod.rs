@@ -8,11 +8,13 @@
 //! `Duration` it is given.
 
 mod error;
+pub mod peer;
 pub mod sg;
 mod status;
 pub mod sysfs;
 
 pub use error::{errno_kind, InvalidCommand, NodeKind, SgError, SgOp, SgSourceError, SysfsError};
+pub use peer::peer_groups;
 pub use sg::{classify, SgOutcome, SgTransport, Undelivered};
 pub use status::{DriverStatus, HostStatus};
 pub use sysfs::{is_tape_or_changer, Hctl, SgDevice, Sysfs};

@@ -1,7 +1,8 @@
 //! `/dev/sg*` through the `SG_IO` ioctl (scsi-reference §2).
 //!
-//! This is the one place in reel that uses `unsafe`: the two ioctls, each behind a safe wrapper
-//! whose `// SAFETY:` comment says why the call is sound. Everything that can be decided without
+//! This is, with the one `getsockopt` of [`super::peer`], the place in reel that uses `unsafe`:
+//! the two ioctls, each behind a safe wrapper whose `// SAFETY:` comment says why the call is
+//! sound. Everything that can be decided without
 //! the kernel — what the header's output fields mean — is the pure function [`classify`].
 
 use std::ffi::c_void;

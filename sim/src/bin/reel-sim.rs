@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::SignalFd;
 use reel_sim::client::SocketSource;
+use reel_sim::iscsi::{Chap, IscsiConfig};
 use reel_sim::layout::{ElementKind, Location};
 use reel_sim::server::{remove_socket, Server};
 use reel_sim::wire::ControlRequest;
@@ -36,9 +37,27 @@ enum Command {
         /// Keep cartridge positions and MAM in this file (resumed when it exists).
         #[arg(long)]
         state: Option<PathBuf>,
+        /// Keep each cartridge's data in DIR/<barcode>.tape (kept across restarts); without it
+        /// data lives in memory.
+        #[arg(long, value_name = "DIR")]
+        media_dir: Option<PathBuf>,
         /// The socket path to listen on.
-        #[arg(long)]
-        socket: PathBuf,
+        #[arg(long, required_unless_present = "iscsi")]
+        socket: Option<PathBuf>,
+        /// Serve the library as an iSCSI target on [ADDR:]PORT (127.0.0.1:3260 without a value).
+        #[arg(long, value_name = "[ADDR:]PORT", num_args = 0..=1, default_missing_value = "127.0.0.1:3260")]
+        iscsi: Option<String>,
+        /// CHAP credentials every iSCSI initiator must prove; required off loopback.
+        #[arg(long, value_name = "USER:SECRET", requires = "iscsi")]
+        iscsi_chap: Option<String>,
+        /// Also serve a test-only RAM disk target (….testdisk) of SIZE (e.g. 64M) for iSCSI
+        /// conformance suites.
+        #[arg(long, value_name = "SIZE", requires = "iscsi")]
+        iscsi_test_disk: Option<String>,
+        /// Use CRC32C header and data digests whenever the initiator offers them (by default
+        /// the initiator's first choice wins).
+        #[arg(long, requires = "iscsi")]
+        iscsi_prefer_digests: bool,
     },
     /// The operator at the front panel of a served library.
     Ctl {
@@ -110,8 +129,28 @@ fn main() -> ExitCode {
         Command::Serve {
             layout,
             state,
+            media_dir,
             socket,
-        } => serve(&layout, state.as_deref(), &socket),
+            iscsi,
+            iscsi_chap,
+            iscsi_test_disk,
+            iscsi_prefer_digests,
+        } => iscsi_config(iscsi, iscsi_chap, iscsi_test_disk)
+            .map(|c| {
+                c.map(|mut c| {
+                    c.prefer_digests = iscsi_prefer_digests;
+                    c
+                })
+            })
+            .and_then(|i| {
+                serve(
+                    &layout,
+                    state.as_deref(),
+                    media_dir.as_deref(),
+                    socket.as_deref(),
+                    i,
+                )
+            }),
         Command::Ctl {
             socket,
             json,
@@ -151,10 +190,71 @@ fn failed(e: impl std::fmt::Display) -> Failure {
     Failure::Failed(e.to_string())
 }
 
+/// `[ADDR:]PORT`: a bare port means loopback.
+fn iscsi_addr(text: &str) -> Result<std::net::SocketAddr, Failure> {
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    text.parse().map_err(|_| {
+        Failure::Usage(format!(
+            "--iscsi {text:?}: expected PORT or ADDR:PORT (e.g. 3260, 127.0.0.1:3260, [::1]:3260)"
+        ))
+    })
+}
+
+/// A size with an optional K, M or G suffix (powers of 1024).
+fn size(text: &str) -> Result<u64, Failure> {
+    let t = text.trim();
+    let (num, mul) = match t.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&t[..i], 1u64 << 10),
+        Some((i, 'M' | 'm')) => (&t[..i], 1 << 20),
+        Some((i, 'G' | 'g')) => (&t[..i], 1 << 30),
+        _ => (t, 1),
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mul))
+        .filter(|&n| (4096..=(4u64 << 30)).contains(&n))
+        .ok_or_else(|| {
+            Failure::Usage(format!(
+                "--iscsi-test-disk {text:?}: expected a size from 4K to 4G, e.g. 64M"
+            ))
+        })
+}
+
+fn iscsi_config(
+    iscsi: Option<String>,
+    chap: Option<String>,
+    test_disk: Option<String>,
+) -> Result<Option<IscsiConfig>, Failure> {
+    let Some(addr) = iscsi else {
+        return Ok(None);
+    };
+    let mut cfg = IscsiConfig::new(iscsi_addr(&addr)?);
+    if let Some(c) = chap {
+        let (user, secret) = c
+            .split_once(':')
+            .ok_or_else(|| Failure::Usage("--iscsi-chap: expected USER:SECRET".to_owned()))?;
+        if user.is_empty() || secret.len() < 12 {
+            return Err(Failure::Usage(
+                "--iscsi-chap: the user must not be empty and the secret must have at least 12 characters (RFC 7143 §12.1.3)".to_owned(),
+            ));
+        }
+        cfg.chap = Some(Chap {
+            user: user.to_owned(),
+            secret: secret.to_owned(),
+        });
+    }
+    cfg.test_disk = test_disk.as_deref().map(size).transpose()?;
+    Ok(Some(cfg))
+}
+
 fn serve(
     layout: &std::path::Path,
     state: Option<&std::path::Path>,
-    socket: &std::path::Path,
+    media_dir: Option<&std::path::Path>,
+    socket: Option<&std::path::Path>,
+    iscsi: Option<IscsiConfig>,
 ) -> Result<(), Failure> {
     // Block the signals before any thread starts so that only the signalfd sees them.
     let mut mask = SigSet::empty();
@@ -166,37 +266,58 @@ fn serve(
 
     // A layout that does not load is bad usage, as in `reel --sim` (exit 2).
     let layout = Layout::from_file(layout).map_err(|e| Failure::Usage(e.to_string()))?;
-    let library = SimLibrary::open(layout, state).map_err(failed)?;
-    let server = Server::bind(socket, library.clone()).map_err(failed)?;
-    let path = server.path().to_path_buf();
-    eprintln!(
-        "reel-sim: serving {} on {}",
-        library.layout().file,
-        path.display()
-    );
-    std::thread::spawn(move || {
-        if let Err(e) = server.run() {
-            eprintln!("error: accepting connections failed: {e}");
-            let _ = remove_socket(server.path());
-            std::process::exit(1);
+    let library = SimLibrary::open_with_media(layout, state, media_dir).map_err(failed)?;
+    let _target = match &iscsi {
+        Some(cfg) => {
+            let t = reel_sim::iscsi::spawn(library.clone(), cfg).map_err(failed)?;
+            eprintln!(
+                "reel-sim: iSCSI target {} on {}{}",
+                t.names.join(" and "),
+                t.addr,
+                if cfg.chap.is_some() { " (CHAP)" } else { "" }
+            );
+            Some(t)
         }
-    });
+        None => None,
+    };
+    let path = match socket {
+        Some(socket) => {
+            let server = Server::bind(socket, library.clone()).map_err(failed)?;
+            let path = server.path().to_path_buf();
+            eprintln!(
+                "reel-sim: serving {} on {}",
+                library.layout().file,
+                path.display()
+            );
+            std::thread::spawn(move || {
+                if let Err(e) = server.run() {
+                    eprintln!("error: accepting connections failed: {e}");
+                    let _ = remove_socket(server.path());
+                    std::process::exit(1);
+                }
+            });
+            Some(path)
+        }
+        None => None,
+    };
+    let remove = |p: &Option<PathBuf>| {
+        if let Some(p) = p {
+            let _ = remove_socket(p);
+        }
+    };
     loop {
         match sfd.read_signal() {
             Ok(Some(sig)) => {
-                let _ = remove_socket(&path);
+                remove(&path);
                 // Wait for a state write in progress to finish before exiting.
                 let _ = library.status();
-                eprintln!(
-                    "reel-sim: signal {}, socket removed, exiting",
-                    sig.ssi_signo
-                );
+                eprintln!("reel-sim: signal {}, exiting", sig.ssi_signo);
                 return Ok(());
             }
             Ok(None) => {}
             Err(nix::errno::Errno::EINTR) => {}
             Err(e) => {
-                let _ = remove_socket(&path);
+                remove(&path);
                 return Err(failed(format!("reading signals failed: {e}")));
             }
         }

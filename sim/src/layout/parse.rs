@@ -6,12 +6,13 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use reel_hw::opcode::{Applies, OpCode};
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::{
     CartridgeConfig, ChangerConfig, DriveConfig, ElementKind, ElementRange, Fault, FaultCommand,
-    Layout, LayoutError, Location, Quirks, ShortForm, Timing,
+    Layout, LayoutError, Location, MediaConfig, Quirks, ShortForm, Timing,
 };
 use crate::media::{Barcode, Generation};
 
@@ -31,6 +32,14 @@ struct RawLayout {
     timing: Option<RawTiming>,
     #[serde(default)]
     fault: Vec<Spanned<RawFault>>,
+    media: Option<Spanned<RawMedia>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMedia {
+    capacity_scale: Option<Spanned<f64>>,
+    durable: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -72,6 +81,7 @@ struct RawDrive {
 struct RawCartridge {
     barcode: Option<Spanned<String>>,
     location: Option<Spanned<String>>,
+    write_protect: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -271,6 +281,7 @@ pub(super) fn layout(text: &str, file: &str) -> Result<Layout, LayoutError> {
         quirks: quirks(&cx, raw.quirks.as_ref())?,
         timing: timing(&cx, raw.timing.as_ref())?,
         faults: faults(&cx, &raw.fault)?,
+        media: media(&cx, raw.media.as_ref())?,
     })
 }
 
@@ -580,6 +591,7 @@ impl<'a> Placer<'a> {
         self.placed.push(CartridgeConfig {
             barcode: bc,
             location: loc,
+            write_protect: false,
         });
         Ok(())
     }
@@ -605,7 +617,11 @@ impl<'a> Placer<'a> {
             loc,
             (b.span().start, "barcode"),
             (l.span().start, "location"),
-        )
+        )?;
+        if let Some(last) = self.placed.last_mut() {
+            last.write_protect = c.write_protect.unwrap_or(false);
+        }
+        Ok(())
     }
 
     /// One `[[cartridges]]` run.
@@ -753,6 +769,27 @@ fn quirks(cx: &Ctx<'_>, raw: Option<&RawQuirks>) -> Result<Quirks, LayoutError> 
     Ok(quirks)
 }
 
+fn media(cx: &Ctx<'_>, raw: Option<&Spanned<RawMedia>>) -> Result<MediaConfig, LayoutError> {
+    let mut m = MediaConfig::default();
+    let Some(raw) = raw else {
+        return Ok(m);
+    };
+    let r = raw.get_ref();
+    if let Some(s) = &r.capacity_scale {
+        let v = *s.get_ref();
+        if !(v > 0.0 && v <= 1.0) {
+            return Err(cx.err(
+                s.span().start,
+                "capacity_scale",
+                format!("{v} must be greater than 0 and at most 1"),
+            ));
+        }
+        m.capacity_scale_ppm = ((v * 1e6).round() as u32).max(1);
+    }
+    m.durable = r.durable.unwrap_or(false);
+    Ok(m)
+}
+
 fn timing(cx: &Ctx<'_>, raw: Option<&RawTiming>) -> Result<Timing, LayoutError> {
     const MAX_MS: i64 = 3_600_000;
     let Some(t) = raw else {
@@ -833,41 +870,22 @@ fn parse_sense(s: &str) -> Option<(u8, u8, u8)> {
     (it.next().is_none() && k <= 0xF).then_some((k, a, q))
 }
 
-/// The §4 command names a `[[fault]]` may use (case and spacing insensitive), or an opcode
-/// written as a string (`"0xA5"`).
+/// The §4 command names a `[[fault]]` may use (case, spacing and punctuation insensitive;
+/// reel-hw's one command table), or an opcode written as a string (`"0xA5"`).
 fn command_by_name(name: &str) -> Option<FaultCommand> {
-    let n: String = name
+    let folded: String = name
         .to_ascii_uppercase()
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .collect();
-    if let Some(h) = n.strip_prefix("0X") {
+    if let Some(h) = folded.strip_prefix("0X") {
         return u8::from_str_radix(h, 16).ok().map(FaultCommand::Opcode);
     }
-    use FaultCommand::{ChangerOpcode, DriveOpcode, Opcode};
-    Some(match n.as_str() {
-        "TESTUNITREADY" => Opcode(0x00),
-        "REWIND" => Opcode(0x01),
-        "REQUESTSENSE" => Opcode(0x03),
-        "READBLOCKLIMITS" => Opcode(0x05),
-        "INITIALIZEELEMENTSTATUS" => Opcode(0x07),
-        "INQUIRY" => Opcode(0x12),
-        "MODESENSE6" => Opcode(0x1A),
-        "OPENCLOSEIMPORTEXPORTELEMENT" | "OPENCLOSEIMPORTEXPORT" => ChangerOpcode(0x1B),
-        "LOADUNLOAD" => DriveOpcode(0x1B),
-        "PREVENTALLOWMEDIUMREMOVAL" => Opcode(0x1E),
-        "POSITIONTOELEMENT" => Opcode(0x2B),
-        "READPOSITION" => Opcode(0x34),
-        "INITIALIZEELEMENTSTATUSWITHRANGE" => Opcode(0x37),
-        "REPORTDENSITYSUPPORT" => Opcode(0x44),
-        "LOGSENSE" => Opcode(0x4D),
-        "MODESENSE10" => Opcode(0x5A),
-        "READATTRIBUTE" | "READATTRIBUTEMAM" => Opcode(0x8C),
-        "WRITEATTRIBUTE" | "WRITEATTRIBUTEMAM" => Opcode(0x8D),
-        "MOVEMEDIUM" => Opcode(0xA5),
-        "EXCHANGEMEDIUM" => Opcode(0xA6),
-        "READELEMENTSTATUS" => Opcode(0xB8),
-        _ => return None,
+    let (code, applies) = OpCode::lookup(name)?;
+    Some(match applies {
+        Applies::Any => FaultCommand::Opcode(code.0),
+        Applies::Changer => FaultCommand::ChangerOpcode(code.0),
+        Applies::Drive => FaultCommand::DriveOpcode(code.0),
     })
 }
 
