@@ -44,6 +44,16 @@ pub enum MediaObject {
     LogicalMedia,
 }
 
+impl std::fmt::Display for MediaObject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MediaObject::PhysicalMedia => "physical media",
+            MediaObject::Side => "sides",
+            MediaObject::LogicalMedia => "logical media",
+        })
+    }
+}
+
 /// A page of [`Rsm::list_media`]: media in a stable order, and how many match in all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MediaPage {
@@ -1212,7 +1222,7 @@ impl Rsm {
             Some(c) if cat.libraries.contains_key(&c) => {
                 if what != MediaObject::PhysicalMedia {
                     return Err(RsmError::InvalidParameter(format!(
-                        "library {c} holds physical media, not {what:?}"
+                        "library {c} holds physical media, not {what}"
                     )));
                 }
                 cat.media
@@ -1237,7 +1247,7 @@ impl Rsm {
                 };
                 if !fits {
                     return Err(RsmError::InvalidParameter(format!(
-                        "{c} does not contain {what:?}"
+                        "{c} does not contain {what}"
                     )));
                 }
                 self.require_pool(&who, &cat, m.pool, AccessMask::USE, "enumerate")?;
