@@ -3,7 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use reel::daemon::wire::{AceKind, Call, CreateDisposition, Created, WireAce, WireSecurity};
+use reel::daemon::wire::{
+    AceKind, Call, CreateDisposition, Created, ObjectType, WireAce, WireSecurity,
+};
 use reel::daemon::Client;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -393,7 +395,7 @@ fn media_error_codes_through_the_socket() {
                 pool: None,
                 library: None,
                 offline: false,
-                offset: 0,
+                after: None,
                 limit: 1_000_000,
             },
             87,
@@ -546,7 +548,7 @@ fn every_media_function_checks_rights_for_other_users() {
             pool: Some(backup),
             library: None,
             offline: false,
-            offset: 0,
+            after: None,
             limit: 10,
         },
         Call::GetMedium {
@@ -588,7 +590,7 @@ fn every_media_function_checks_rights_for_other_users() {
             pool: None,
             library: None,
             offline: false,
-            offset: 0,
+            after: None,
             limit: 100,
         }],
     );
@@ -711,4 +713,115 @@ fn database_full_and_failure_leave_nothing_half_written() {
     // And it works once the lock is gone.
     d.reel(&["media", "allocate", "\\Backup", "--timeout", "0", "--json"])
         .ok();
+}
+
+#[test]
+fn enumerate_physical_media_sides_and_logical_media() {
+    use reel::daemon::wire::Enumerated;
+    let d = Daemon::start();
+    let mut c = d.client();
+    let backup = create(&mut c, "\\Backup", Some("LTO-8"));
+    move_to(&mut c, "ABC001L8", "\\Free\\LTO-8").unwrap();
+    move_to(&mut c, "ABC001L8", "\\Backup").unwrap();
+    let a = allocate(&mut c, backup, 0, Some(0)).unwrap();
+    let m = medium(&mut c, "ABC001L8");
+    let (mid, side, lmid) = (
+        id_of(&m),
+        m["sides"][0]["id"]
+            .as_str()
+            .unwrap()
+            .parse::<Uuid>()
+            .unwrap(),
+        a["lmid"].as_str().unwrap().parse::<Uuid>().unwrap(),
+    );
+    let unrec = pool_id(&mut c, "\\Unrecognized\\LTO-8");
+    let mut en = |container: Option<Uuid>, object_type: ObjectType| {
+        c.call::<Enumerated>(Call::Enumerate {
+            container,
+            object_type,
+            root_pool: false,
+        })
+        .map(|e| e.ids)
+        .map_err(|s| s.code)
+    };
+    type Row<'a> = (&'a str, Option<Uuid>, ObjectType, Result<Vec<Uuid>, u32>);
+    let rows: Vec<Row> = vec![
+        (
+            "media of a pool",
+            Some(backup),
+            ObjectType::PhysicalMedia,
+            Ok(vec![mid]),
+        ),
+        (
+            "sides of a medium",
+            Some(mid),
+            ObjectType::Partition,
+            Ok(vec![side]),
+        ),
+        (
+            "sides of a pool",
+            Some(backup),
+            ObjectType::Partition,
+            Ok(vec![side]),
+        ),
+        (
+            "the side of an LMID",
+            Some(lmid),
+            ObjectType::Partition,
+            Ok(vec![side]),
+        ),
+        (
+            "logical media of a pool",
+            Some(backup),
+            ObjectType::LogicalMedia,
+            Ok(vec![lmid]),
+        ),
+        (
+            "the logical medium of a side",
+            Some(side),
+            ObjectType::LogicalMedia,
+            Ok(vec![lmid]),
+        ),
+        (
+            "logical media of Unrecognized",
+            Some(unrec),
+            ObjectType::LogicalMedia,
+            Ok(vec![]),
+        ),
+        (
+            "media in a side",
+            Some(side),
+            ObjectType::PhysicalMedia,
+            Err(87),
+        ),
+        (
+            "logical media of a medium",
+            Some(mid),
+            ObjectType::LogicalMedia,
+            Err(87),
+        ),
+        (
+            "unknown container",
+            Some(Uuid::new_v4()),
+            ObjectType::Partition,
+            Err(4312),
+        ),
+    ];
+    for (what, container, t, want) in rows {
+        assert_eq!(en(container, t), want, "{what}");
+    }
+    let all = en(None, ObjectType::PhysicalMedia).unwrap();
+    assert_eq!(all.len(), 12);
+    assert_eq!(en(None, ObjectType::LogicalMedia).unwrap(), vec![lmid]);
+    // Another uid may not enumerate \Backup.
+    let got = calls_as(
+        &d.socket,
+        &User::new(3001),
+        &[Call::Enumerate {
+            container: Some(backup),
+            object_type: ObjectType::PhysicalMedia,
+            root_pool: false,
+        }],
+    );
+    assert_eq!(got[0].as_ref().map_err(|e| e.1).unwrap_err(), 5);
 }

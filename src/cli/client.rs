@@ -681,7 +681,7 @@ pub(super) fn table(header: &[&str], rows: Vec<Vec<String>>) -> Result<(), Failu
             *w = (*w).max(c.chars().count());
         }
     }
-    let mut out = io::stdout().lock();
+    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let line = |cells: Vec<&str>| {
         let last = cells.len().saturating_sub(1);
         let mut s = String::new();
@@ -698,6 +698,7 @@ pub(super) fn table(header: &[&str], rows: Vec<Vec<String>>) -> Result<(), Failu
     for r in &rows {
         writeln!(out, "{}", line(r.iter().map(String::as_str).collect()))?;
     }
+    out.flush()?;
     Ok(())
 }
 

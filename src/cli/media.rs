@@ -116,24 +116,27 @@ fn list(a: MediaListArgs, json: bool) -> Result<(), Failure> {
             pool,
             library: a.library.clone(),
             offline: a.offline,
-            offset: media.len(),
+            after: media.last().map(|m| m.id),
             limit: MAX_MEDIA_PAGE,
         })?;
-        let empty = page.media.is_empty();
+        let last = page.media.len() < MAX_MEDIA_PAGE;
         media.extend(page.media);
-        if empty || media.len() >= page.total {
+        if last {
             break;
         }
     }
-    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     if json {
-        serde_json::to_writer_pretty(&mut out, &json!({ "media": media }))
-            .map_err(io::Error::from)?;
+        /// `{"media": [MEDIUM, ...]}`, written as it is serialized.
+        #[derive(serde::Serialize)]
+        struct Doc<'a> {
+            media: &'a [MediumInfo],
+        }
+        let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+        serde_json::to_writer_pretty(&mut out, &Doc { media: &media }).map_err(io::Error::from)?;
         writeln!(out)?;
         out.flush()?;
         return Ok(());
     }
-    drop(out);
     let rows = media.iter().map(row).collect();
     table(
         &[

@@ -15,6 +15,7 @@ use crate::discovery::{ElementKind, Inventory, Location};
 use crate::media::MediaTypeRef;
 use crate::pool::media::{LocationKind, MediaState};
 use crate::pool::work::{LabelOutcome, LabelRequest, MediaWork, WorkError};
+use crate::pool::MediaObject;
 use crate::pool::{
     self, Identity, LibraryIdentity, MediaFilter, Rsm, RsmError, SecurityDescriptor, SessionId,
     Win32Code, NTMS_CREATE_NEW, NTMS_ENUM_DEFAULT, NTMS_ENUM_ROOTPOOL, NTMS_OPEN_ALWAYS,
@@ -591,7 +592,7 @@ impl RsmBackend {
                 pool,
                 library,
                 offline,
-                offset,
+                after,
                 limit,
             } => {
                 if limit == 0 || limit > MAX_MEDIA_PAGE {
@@ -621,7 +622,7 @@ impl RsmBackend {
                     library,
                     offline,
                 };
-                let page = rsm(self.rsm.list_media(s, &filter, offset, limit))?;
+                let page = rsm(self.rsm.list_media(s, &filter, after, limit))?;
                 to_value(&MediaList {
                     media: page.media,
                     total: page.total,
@@ -904,6 +905,21 @@ impl Backend for RsmBackend {
                             NTMS_ENUM_DEFAULT
                         };
                         rsm(self.rsm.enumerate_pools(s, container, options))?
+                    }
+                    ObjectType::PhysicalMedia
+                    | ObjectType::Partition
+                    | ObjectType::LogicalMedia => {
+                        if root_pool {
+                            return Err(Status::invalid_parameter(
+                                "ROOTPOOL applies to media pools only",
+                            ));
+                        }
+                        let kind = match object_type {
+                            ObjectType::PhysicalMedia => MediaObject::PhysicalMedia,
+                            ObjectType::Partition => MediaObject::Side,
+                            _ => MediaObject::LogicalMedia,
+                        };
+                        rsm(self.rsm.enumerate_media(s, container, kind))?
                     }
                     ObjectType::MediaType | ObjectType::Library => {
                         self.begin(s)?;

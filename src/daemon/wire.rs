@@ -318,6 +318,12 @@ pub enum ObjectType {
     MediaType,
     /// `NTMS_LIBRARY`.
     Library,
+    /// `NTMS_PHYSICAL_MEDIA`: container null, a pool or a library.
+    PhysicalMedia,
+    /// `NTMS_PARTITION` (sides): container null, a physical medium, a pool or an LMID.
+    Partition,
+    /// `NTMS_LOGICAL_MEDIA`: container null, a pool or a side.
+    LogicalMedia,
 }
 
 /// One access-control entry as the wire and the CLI's JSON write it: the text of a
@@ -535,9 +541,9 @@ pub enum Call {
         /// Only offline media.
         #[serde(default)]
         offline: bool,
-        /// First medium of the page.
+        /// The last medium of the previous page; null for the first page.
         #[serde(default)]
-        offset: usize,
+        after: Option<Uuid>,
         /// Media in the page (at most [`MAX_MEDIA_PAGE`]).
         limit: usize,
     },
@@ -614,9 +620,9 @@ pub enum Call {
     },
 }
 
-/// The most media one `list_media` page holds (about 500 bytes each: a page stays far under
-/// a frame).
-pub const MAX_MEDIA_PAGE: usize = 1000;
+/// The most media one `list_media` page holds (about 350 bytes each: a page stays under one
+/// 1 MiB frame).
+pub const MAX_MEDIA_PAGE: usize = 2000;
 
 /// The `list_media` reply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -1035,7 +1041,7 @@ mod tests {
                     pool: Some(id),
                     library: Some("L".into()),
                     offline: true,
-                    offset: 5,
+                    after: Some(id),
                     limit: 10,
                 },
                 "list_media",

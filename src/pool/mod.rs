@@ -12,8 +12,14 @@
 //! half-made one, and never waits for the disk. Because of that, one process owns a database
 //! at a time: a second [`Rsm::open`] on the same file fails with `ERROR_DATABASE_FAILURE`.
 //!
-//! What it is not: it talks to no device, and it moves no media (allocation, moves and media
-//! life cycle come with later issues; their tables exist).
+//! The media catalogue (rsm-media-and-mounts §1, §2) lives here too: [`media`] is its
+//! vocabulary (physical media, sides, locations, states), [`Rsm::register_media`] files an
+//! inventory into it, and the media functions (allocate, deallocate, complete, decommission,
+//! move, delete, get, list) follow rsm-media-pools §1.7 and §5.6–5.8. Operator requests of the
+//! minimal §7 form are in [`opreq`].
+//!
+//! What it is not: it talks to no device. Physical work (writing a cartridge's label) goes
+//! through the [`work::MediaWork`] seam, which the daemon's device thread serves today.
 //!
 //! # Decisions where the spec says [design] or [unverified]
 //! - §1.4 default `dwMaxAllocates` is 0 = unlimited. Policies default to 0.
@@ -67,6 +73,58 @@
 //!   `ERROR_DATABASE_FULL`; everything else the database reports is `ERROR_DATABASE_FAILURE`.
 //!   Registering libraries is the daemon's own work, so it needs no session and is allowed
 //!   before the service is ready.
+//!
+//! # Decisions for the media catalogue, where rsm-media-and-mounts is silent
+//! - §1 identity: reel's MAM label (medium id) first, then the bar code, then — without a
+//!   bar code — the element the cartridge sits in (library, kind, address). A cartridge with no
+//!   known media type is not catalogued; registration reports it as a warning.
+//! - §1 duplicated bar codes (two cartridges, one label, in one inventory): never merged. The
+//!   known medium keeps its record only at the element where the catalogue last saw it; every
+//!   other cartridge with that label is a new medium in Unrecognized (FOREIGN), and the
+//!   registration report warns. A bar code that names several media does not name one:
+//!   looking a medium up by it is `ERROR_INVALID_MEDIA`.
+//! - §1 classification order: a type no drive of the library reads is INCOMPATIBLE (in
+//!   Unrecognized, whose per-type pool is created on demand) even with reel's label; else
+//!   reel's label with an unknown medium id is Import (the medium keeps the id of its label);
+//!   else Unrecognized FOREIGN. Cleaners: the `CLN` bar code prefix (any case) or the
+//!   cleaning media type; 50 uses when first seen.
+//! - §1 location: a cartridge in a slot has that slot as home; in a drive or the picker its
+//!   home is its recorded home, else the changer's source element. Registration leaves a
+//!   drive-held medium's MOUNTED/LOADED/UNLOADED state alone and sets every other one IDLE.
+//! - §1 offline: only media whose recorded library is the one registering go offline or are
+//!   dropped; the policy is [`Config::media_pool_policy`] (`reel serve
+//!   --purge-offline-scratch`, `--keep-offline-import`). A known cartridge seen in another
+//!   library moves there with everything.
+//! - §5.6 allocation picks, among available online sides (and below `max_allocates`), the one
+//!   allocated least, then by bar code: wear is spread. A given side that is ALLOCATED,
+//!   COMPLETE or RESERVED is `ERROR_MEDIA_UNAVAILABLE`; any other state but AVAILABLE/IMPORT
+//!   is `ERROR_INVALID_MEDIA`; another type `ERROR_MEDIA_INCOMPATIBLE`; offline
+//!   `ERROR_MEDIA_OFFLINE`. NEW takes a medium whose every side is AVAILABLE; NEXT the next
+//!   AVAILABLE side of the LMID's medium, none → `ERROR_MEDIA_UNAVAILABLE` (no operator
+//!   request for NEXT or a given side). Timeout 0 with nothing available is `ERROR_TIMEOUT`
+//!   at once, no request raised; a satisfied request leads to one more look, and nothing
+//!   then is `ERROR_MEDIA_UNAVAILABLE`.
+//! - §5.7 deallocating a mounted medium is `ERROR_BUSY`; `DEALLOCATE_TOSCRATCH` sends the
+//!   medium to Free only when every side is AVAILABLE afterwards (not when decommissioned).
+//! - §5.8 a move into the medium's own pool is `ERROR_INVALID_MEDIA_POOL` for every pool (the
+//!   spec names Free→Free); into Unrecognized is refused (server-managed); into Free a side
+//!   DECOMMISSIONED counts as in use (`ERROR_BUSY`) and an INCOMPATIBLE one is
+//!   `ERROR_MEDIA_INCOMPATIBLE`; a mounted medium is `ERROR_BUSY`. Logical media follow their
+//!   medium between application pools.
+//! - §2 delete of an online medium leaves it to be catalogued afresh (Unrecognized) by the
+//!   next inventory; its logical media go with it.
+//! - §2 get/enumerate: a medium may be named by its id, a side id or an LMID; listing with no
+//!   pool leaves out, silently, media in pools the caller may not USE; pages are ordered by bar
+//!   code then id.
+//! - §9 labels are written before the change is committed, holding the writer lock (the
+//!   device thread serializes physical work anyway); a failed write changes nothing
+//!   (`ERROR_DEVICE_NOT_AVAILABLE`). Every pool change of an online medium rewrites the label;
+//!   an offline medium may change application pools (its label is stale until the next
+//!   write) but not go to Free (`ERROR_MEDIA_OFFLINE`). Without a [`work::MediaWork`] set
+//!   (tests, benchmarks) nothing is written and the OMID type stays as it was.
+//! - §7 operator requests live in memory (see [`opreq`]); any session may list them;
+//!   satisfying or refusing a NEWMEDIA request needs CONTROL on its pool, a MESSAGE its
+//!   submitter or an administrator.
 
 mod error;
 pub mod media;
@@ -86,7 +144,7 @@ pub use media::{
 };
 pub use name::PoolPath;
 pub use security::{AccessMask, Ace, AceKind, Identity, Owner, SecurityDescriptor, Who};
-pub use service::{Config, Deallocated, MediaFilter, MediaPage, Moved, Rsm};
+pub use service::{Config, Deallocated, MediaFilter, MediaObject, MediaPage, Moved, Rsm};
 
 use crate::media::MediaType;
 

@@ -1349,7 +1349,7 @@ mod lifecycle;
 mod register;
 
 use catalogue::MediaIndex;
-pub use lifecycle::{Deallocated, MediaFilter, MediaPage, Moved};
+pub use lifecycle::{Deallocated, MediaFilter, MediaObject, MediaPage, Moved};
 
 #[cfg(test)]
 mod media_tests;

@@ -2,6 +2,7 @@
 //! and logical medium, and the libraries' cleaners. Rows in, rows out; no RSM rule here.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use uuid::Uuid;
 
@@ -10,6 +11,13 @@ use crate::media::MediaType;
 use crate::pool::media::{
     BarcodeState, Cleaner, Location, LocationKind, MediaState, PhysicalMedium, Side, SideState,
 };
+
+/// Media ids in listing order, and where each one stands in it.
+#[derive(Debug, Default)]
+pub(super) struct Order {
+    pub ids: Vec<Uuid>,
+    pub at: HashMap<Uuid, usize>,
+}
 
 /// Every physical medium and cleaner, with the indexes lookups need.
 #[derive(Debug, Default)]
@@ -24,6 +32,9 @@ pub(super) struct MediaIndex {
     /// LMID → its pool.
     pub logical_pool: HashMap<Uuid, Uuid>,
     pub cleaners: HashMap<Uuid, Cleaner>,
+    /// Every medium id in listing order (bar code, then id), built on demand and dropped by
+    /// every change, so paging through a large catalogue sorts it once.
+    order: Mutex<Option<Arc<Order>>>,
 }
 
 impl MediaIndex {
@@ -63,8 +74,30 @@ impl MediaIndex {
         Ok(idx)
     }
 
+    /// Every medium id ordered by bar code (media without one last), then id.
+    pub fn sorted(&self) -> Arc<Order> {
+        let mut order = self.order.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(o) = order.as_ref() {
+            return o.clone();
+        }
+        let mut v: Vec<(&Option<String>, Uuid)> =
+            self.media.values().map(|m| (&m.barcode, m.id)).collect();
+        v.sort_unstable_by(|a, b| match (a.0, b.0) {
+            (Some(x), Some(y)) => x.cmp(y).then(a.1.cmp(&b.1)),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => a.1.cmp(&b.1),
+        });
+        let ids: Vec<Uuid> = v.into_iter().map(|(_, id)| id).collect();
+        let at = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        let o = Arc::new(Order { ids, at });
+        *order = Some(o.clone());
+        o
+    }
+
     /// Indexes a medium already in `media` (after an insert or a change of sides/bar code).
     pub fn reindex(&mut self, id: Uuid) {
+        *self.order.get_mut().unwrap_or_else(|p| p.into_inner()) = None;
         let Some(m) = self.media.get(&id) else {
             return;
         };
@@ -85,6 +118,7 @@ impl MediaIndex {
     /// Removes a medium and its index entries; returns it.
     pub fn remove(&mut self, id: Uuid) -> Option<PhysicalMedium> {
         let m = self.media.remove(&id)?;
+        *self.order.get_mut().unwrap_or_else(|p| p.into_inner()) = None;
         if let Some(b) = &m.barcode {
             if let Some(v) = self.by_barcode.get_mut(b) {
                 v.retain(|x| *x != id);

@@ -33,6 +33,27 @@ pub struct MediaFilter {
     pub offline: bool,
 }
 
+/// What [`Rsm::enumerate_media`] lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaObject {
+    /// Physical media.
+    PhysicalMedia,
+    /// Sides.
+    Side,
+    /// Logical media.
+    LogicalMedia,
+}
+
+impl std::fmt::Display for MediaObject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MediaObject::PhysicalMedia => "physical media",
+            MediaObject::Side => "sides",
+            MediaObject::LogicalMedia => "logical media",
+        })
+    }
+}
+
 /// A page of [`Rsm::list_media`]: media in a stable order, and how many match in all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MediaPage {
@@ -1074,16 +1095,18 @@ impl Rsm {
 
     /// `EnumerateNtmsObject` for physical media with their information, one page at a time:
     /// media in pools the caller may USE (a named pool needs USE, else
-    /// `ERROR_ACCESS_DENIED`), ordered by bar code then id, `limit` from `offset`.
+    /// `ERROR_ACCESS_DENIED`), ordered by bar code then id, at most `limit` after the medium
+    /// `after` (the last of the previous page; `None` for the first page).
     ///
     /// # Errors
     /// `ERROR_INVALID_HANDLE`, `ERROR_NOT_READY`; `ERROR_INVALID_MEDIA_POOL` for an unknown
-    /// pool, `ERROR_INVALID_LIBRARY` for an unknown library; `ERROR_ACCESS_DENIED`.
+    /// pool, `ERROR_INVALID_LIBRARY` for an unknown library; `ERROR_ACCESS_DENIED`;
+    /// `ERROR_INVALID_PARAMETER` when `after` is no medium (it was deleted: list again).
     pub fn list_media(
         &self,
         session: SessionId,
         filter: &MediaFilter,
-        offset: usize,
+        after: Option<Uuid>,
         limit: usize,
     ) -> Result<MediaPage, RsmError> {
         let who = self.begin(session)?;
@@ -1097,33 +1120,159 @@ impl Rsm {
             }
         }
         let mut allowed: std::collections::HashMap<Uuid, bool> = std::collections::HashMap::new();
-        let mut matching: Vec<&PhysicalMedium> = cat
-            .media
-            .media
-            .values()
-            .filter(|m| filter.pool.map_or(true, |p| m.pool == p))
-            .filter(|m| {
-                filter
+        let mut may = |pool: Uuid| {
+            *allowed.entry(pool).or_insert_with(|| {
+                cat.pool(pool)
+                    .is_some_and(|p| self.can(&who, &p.security, AccessMask::USE))
+            })
+        };
+        let mut wanted = |m: &PhysicalMedium| {
+            filter.pool.map_or(true, |p| m.pool == p)
+                && filter
                     .library
                     .map_or(true, |l| m.location.library == Some(l))
-            })
-            .filter(|m| !filter.offline || m.location.is_offline())
-            .filter(|m| {
-                *allowed.entry(m.pool).or_insert_with(|| {
-                    cat.pool(m.pool)
-                        .is_some_and(|p| self.can(&who, &p.security, AccessMask::USE))
-                })
-            })
-            .collect();
-        let total = matching.len();
-        matching.sort_unstable_by(|a, b| (&a.barcode, a.id).cmp(&(&b.barcode, b.id)));
-        let media = matching
-            .into_iter()
-            .skip(offset)
-            .take(limit)
-            .map(|m| cat.medium_info(m))
-            .collect();
+                && (!filter.offline || m.location.is_offline())
+                && may(m.pool)
+        };
+        let order = cat.media.sorted();
+        let start = match after {
+            None => 0,
+            Some(a) => order.at.get(&a).map(|i| i + 1).ok_or_else(|| {
+                RsmError::InvalidParameter(format!(
+                    "medium {a} is not in the catalogue any more: list again from the start"
+                ))
+            })?,
+        };
+        let mut media = Vec::with_capacity(limit.min(order.ids.len()));
+        for id in &order.ids[start.min(order.ids.len())..] {
+            if media.len() >= limit {
+                break;
+            }
+            if let Some(m) = cat.media.media.get(id).filter(|m| wanted(m)) {
+                media.push(cat.medium_info(m));
+            }
+        }
+        // The total from the pools' counts where they answer it, else by looking.
+        let total = if filter.library.is_some() || filter.offline {
+            order
+                .ids
+                .iter()
+                .filter_map(|id| cat.media.media.get(id))
+                .filter(|m| wanted(m))
+                .count()
+        } else {
+            let pools = cat
+                .pools
+                .values()
+                .filter(|p| p.physical_media > 0 && filter.pool.map_or(true, |f| p.id == f));
+            pools
+                .filter(|p| self.can(&who, &p.security, AccessMask::USE))
+                .map(|p| p.physical_media as usize)
+                .sum()
+        };
         Ok(MediaPage { media, total })
+    }
+
+    /// `EnumerateNtmsObject` for physical media, sides and logical media (§1.5 containment):
+    /// ids in listing order. Physical media: container null, a pool or a library; sides: null,
+    /// a physical medium, a pool or an LMID; logical media: null, a pool or a side. USE on the
+    /// container's pool; with a null container or a library, media in pools the caller may not
+    /// USE are left out.
+    ///
+    /// # Errors
+    /// `ERROR_INVALID_HANDLE`, `ERROR_NOT_READY`; `ERROR_INVALID_PARAMETER` for a container
+    /// of a kind that does not hold what is asked; `ERROR_OBJECT_NOT_FOUND` for an unknown
+    /// container; `ERROR_ACCESS_DENIED` without USE on the container's pool.
+    pub fn enumerate_media(
+        &self,
+        session: SessionId,
+        container: Option<Uuid>,
+        what: MediaObject,
+    ) -> Result<Vec<Uuid>, RsmError> {
+        let who = self.begin(session)?;
+        let cat = self.cat();
+        let mut allowed: std::collections::HashMap<Uuid, bool> = std::collections::HashMap::new();
+        let mut may = |pool: Uuid| {
+            *allowed.entry(pool).or_insert_with(|| {
+                cat.pool(pool)
+                    .is_some_and(|p| self.can(&who, &p.security, AccessMask::USE))
+            })
+        };
+        // The media concerned, and (for a side or LMID container) the one side.
+        let mut only_side: Option<Uuid> = None;
+        let media: Vec<&PhysicalMedium> = match container {
+            None => cat
+                .media
+                .sorted()
+                .ids
+                .iter()
+                .filter_map(|id| cat.media.media.get(id))
+                .filter(|m| may(m.pool))
+                .collect(),
+            Some(c) if cat.pool(c).is_some() => {
+                self.require_pool(&who, &cat, c, AccessMask::USE, "enumerate")?;
+                cat.media
+                    .sorted()
+                    .ids
+                    .iter()
+                    .filter_map(|id| cat.media.media.get(id))
+                    .filter(|m| m.pool == c)
+                    .collect()
+            }
+            Some(c) if cat.libraries.contains_key(&c) => {
+                if what != MediaObject::PhysicalMedia {
+                    return Err(RsmError::InvalidParameter(format!(
+                        "library {c} holds physical media, not {what}"
+                    )));
+                }
+                cat.media
+                    .sorted()
+                    .ids
+                    .iter()
+                    .filter_map(|id| cat.media.media.get(id))
+                    .filter(|m| m.location.library == Some(c) && may(m.pool))
+                    .collect()
+            }
+            Some(c) => {
+                let m = cat
+                    .medium_by_any(c)
+                    .filter(|m| m.id == c || m.sides.iter().any(|s| s.id == c || s.lmid == Some(c)))
+                    .ok_or_else(|| RsmError::ObjectNotFound(format!("no object has id {c}")))?;
+                let is_medium = m.id == c;
+                let is_side = m.sides.iter().any(|s| s.id == c);
+                let fits = match what {
+                    MediaObject::PhysicalMedia => false,
+                    MediaObject::Side => is_medium || !is_side,
+                    MediaObject::LogicalMedia => is_side,
+                };
+                if !fits {
+                    return Err(RsmError::InvalidParameter(format!(
+                        "{c} does not contain {what}"
+                    )));
+                }
+                self.require_pool(&who, &cat, m.pool, AccessMask::USE, "enumerate")?;
+                if !is_medium {
+                    only_side = m
+                        .sides
+                        .iter()
+                        .find(|s| s.id == c || s.lmid == Some(c))
+                        .map(|s| s.id);
+                }
+                vec![m]
+            }
+        };
+        let sides = || {
+            media.iter().flat_map(|m| {
+                m.sides
+                    .iter()
+                    .filter(|s| only_side.map_or(true, |o| o == s.id))
+            })
+        };
+        Ok(match what {
+            MediaObject::PhysicalMedia => media.iter().map(|m| m.id).collect(),
+            MediaObject::Side => sides().map(|s| s.id).collect(),
+            MediaObject::LogicalMedia => sides().filter_map(|s| s.lmid).collect(),
+        })
     }
 
     /// Records where the controller put a cartridge and its state (after a move, a mount, a

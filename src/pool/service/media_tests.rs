@@ -1142,3 +1142,53 @@ fn a_schema_1_database_from_the_previous_release_upgrades() {
     assert_eq!(rsm.media().len(), 1);
     assert_eq!(rsm.cleaners(libs[0].id).len(), 1);
 }
+
+#[test]
+fn media_are_listed_in_pages_after_a_cursor() {
+    let fx = Fx::new();
+    let carts: Vec<Cartridge> = (0..12)
+        .rev()
+        .map(|i| slot(1000 + i, &format!("P{i:03}L8")))
+        .collect();
+    fx.register(&carts);
+    let all = MediaFilter::default();
+    let mut seen = vec![];
+    let mut after = None;
+    loop {
+        let page = fx.rsm.list_media(fx.root, &all, after, 5).unwrap();
+        assert_eq!(page.total, 12);
+        let n = page.media.len();
+        seen.extend(page.media.iter().map(|m| m.barcode.clone().unwrap()));
+        after = page.media.last().map(|m| m.id);
+        if n < 5 {
+            break;
+        }
+    }
+    let want: Vec<String> = (0..12).map(|i| format!("P{i:03}L8")).collect();
+    assert_eq!(seen, want);
+    // A pool filter, its total from the pool's count.
+    let unrec = fx.pool("\\Unrecognized\\LTO-8");
+    let page = fx
+        .rsm
+        .list_media(
+            fx.root,
+            &MediaFilter {
+                pool: Some(unrec),
+                ..Default::default()
+            },
+            None,
+            100,
+        )
+        .unwrap();
+    assert_eq!((page.media.len(), page.total), (12, 12));
+    // A cursor that left the catalogue.
+    let gone = fx.by_barcode("P003L8").id;
+    fx.rsm.delete_media(fx.root, gone).unwrap();
+    assert_eq!(code(fx.rsm.list_media(fx.root, &all, Some(gone), 5)), 87);
+    // Offline only: none.
+    let off = MediaFilter {
+        offline: true,
+        ..Default::default()
+    };
+    assert_eq!(fx.rsm.list_media(fx.root, &off, None, 5).unwrap().total, 0);
+}
