@@ -139,6 +139,8 @@ pub mod daemon {
         pub db: PathBuf,
         /// The simulated library it serves.
         pub layout: PathBuf,
+        /// Its `RUST_LOG` (`warn` unless a test reads the info lines).
+        pub rust_log: String,
         /// More `reel serve` arguments, used from the next (re)start.
         pub extra_args: Vec<String>,
         _tmp: Option<tempfile::TempDir>,
@@ -172,6 +174,7 @@ pub mod daemon {
                 layout,
                 extra_args: Vec::new(),
                 dir,
+                rust_log: "warn".into(),
                 _tmp: Some(tmp),
             };
             d.restart();
@@ -192,7 +195,7 @@ pub mod daemon {
                 .arg("--socket-group")
                 .arg("nogroup")
                 .args(&self.extra_args)
-                .env("RUST_LOG", "warn")
+                .env("RUST_LOG", &self.rust_log)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(self.log_file());
@@ -213,6 +216,24 @@ pub mod daemon {
         /// What the daemon wrote on stderr so far.
         pub fn log(&self) -> String {
             fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default()
+        }
+
+        /// Starts a daemon in a fresh temp dir logging at `filter` (e.g. `info`).
+        pub fn start_logging(filter: &str) -> Daemon {
+            let tmp = open_tempdir();
+            let dir = tmp.path().to_path_buf();
+            let mut d = Daemon {
+                child: None,
+                socket: dir.join("reel.sock"),
+                db: dir.join("pools.db"),
+                layout: default_layout(),
+                extra_args: Vec::new(),
+                dir,
+                rust_log: filter.into(),
+                _tmp: Some(tmp),
+            };
+            d.restart();
+            d
         }
 
         /// Starts (again) on the same files and waits until it serves.
@@ -405,6 +426,12 @@ pub mod daemon {
                     self.stdout, self.stderr
                 )
             })
+        }
+
+        /// Panics unless the exit code is `code`.
+        pub fn expect_code(&self, code: i32) -> &Self {
+            assert_eq!(self.code, code, "exit code\n{self:?}");
+            self
         }
 
         /// Asserts success and returns the JSON document.

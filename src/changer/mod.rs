@@ -513,6 +513,21 @@ impl<T: Transport> Changer<T> {
         Ok(out.into_values().collect())
     }
 
+    /// One element's status, with its volume tag (and device identifier for a data transfer
+    /// element), under the fallbacks of [`Changer::status`] and what the driver has learned
+    /// of refused flags; `None` when the changer does not report that element.
+    ///
+    /// # Errors
+    /// As [`Changer::read_elements`], except the refusals the fallbacks handle.
+    pub fn read_element(
+        &mut self,
+        element_type: ElementType,
+        address: u16,
+    ) -> Result<Option<ElementDescriptor>, Error<T::Error>> {
+        let d = self.read_type(element_type, ElementRange::new(address, 1), true)?;
+        Ok(d.into_iter().find(|d| d.address == address))
+    }
+
     /// Reads one element type with the fallbacks of the module documentation.
     fn read_type(
         &mut self,

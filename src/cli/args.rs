@@ -180,6 +180,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "GROUP")]
     pub admin_group: Option<String>,
 
+    /// The daemon prints no document: the global --json is accepted and hidden here.
+    #[arg(long, hide = true)]
+    pub json: bool,
+
     /// Most objects (libraries, pools, media, sides, logical media) the database may hold;
     /// past it, calls that add one fail with ERROR_DATABASE_FULL.
     #[arg(long, value_name = "N")]
@@ -229,9 +233,12 @@ pub enum PoolCommand {
     /// List the children of NAME, or the top-level pools.
     List(PoolListArgs),
     /// Show every field of one pool.
-    Show(PoolNameArgs),
+    Show(PoolShowArgs),
     /// Delete an empty pool.
-    Delete(PoolNameArgs),
+    Delete(PoolDeleteArgs),
+    /// Change a pool's description, media type, policies, allocation limit or name
+    /// (SetNtmsObjectInformation).
+    Update(PoolUpdateArgs),
     /// Show, or replace, a pool's access list.
     Security(PoolSecurityArgs),
 }
@@ -250,7 +257,7 @@ pub enum CreateAction {
 /// `reel pool create`.
 #[derive(Debug, Args)]
 pub struct PoolCreateArgs {
-    /// Full pool path, e.g. `\MyApp\Pool1`.
+    /// Full pool path, quoted for the shell: `'\MyApp\Pool1'`.
     pub name: String,
     /// Media type name or id; none makes a pool that holds only pools.
     #[arg(long, value_name = "TYPE")]
@@ -258,7 +265,8 @@ pub struct PoolCreateArgs {
     /// open-existing, open-always or create-new.
     #[arg(long, value_enum, default_value = "create-new")]
     pub action: CreateAction,
-    /// Allow entry `uid:N:RIGHTS`, `gid:N:RIGHTS` or `everyone:RIGHTS` (repeatable).
+    /// Allow entry `uid:N:RIGHTS`, `gid:N:RIGHTS`, `user:NAME:RIGHTS`, `group:NAME:RIGHTS` or
+    /// `everyone:RIGHTS` (repeatable).
     #[arg(long, value_name = "ACE")]
     pub allow: Vec<String>,
     /// Deny entry, same form as --allow (repeatable).
@@ -277,11 +285,67 @@ pub struct PoolListArgs {
     pub client: ClientArgs,
 }
 
-/// `reel pool show` / `reel pool delete`.
+/// `reel pool show`.
 #[derive(Debug, Args)]
-pub struct PoolNameArgs {
-    /// Full pool path (`\` alone is the root pool for `show`).
+pub struct PoolShowArgs {
+    /// Full pool path, quoted for the shell (`'\App\Pool'`); `\` alone is the root pool.
     pub name: String,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `reel pool delete`.
+#[derive(Debug, Args)]
+pub struct PoolDeleteArgs {
+    /// Full path of the pool to delete, quoted for the shell (`'\App\Pool'`); it must hold
+    /// no media and no pools.
+    pub name: String,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// Where a pool allocates from (`--allocation-policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AllocationPolicy {
+    /// Only the pool's own media.
+    PoolOnly,
+    /// The pool's media, then the Free pool of its type (ALLOCATE_FROMSCRATCH).
+    FromScratch,
+}
+
+/// Where deallocated media go (`--deallocation-policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DeallocationPolicy {
+    /// They stay in the pool.
+    StayInPool,
+    /// They return to the Free pool (DEALLOCATE_TOSCRATCH).
+    ToScratch,
+}
+
+/// `reel pool update`.
+#[derive(Debug, Args)]
+pub struct PoolUpdateArgs {
+    /// Full pool path, quoted for the shell (`'\App\Pool'`).
+    pub name: String,
+    /// New description (at most 126 characters).
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// New media type (name or id), or `none` for a pool that holds pools; only while the pool
+    /// holds no media and no pools.
+    #[arg(long, value_name = "TYPE")]
+    pub media_type: Option<String>,
+    /// Allocations before a side is decommissioned; 0 = unlimited.
+    #[arg(long, value_name = "N")]
+    pub max_allocates: Option<u32>,
+    /// pool-only or from-scratch.
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub allocation_policy: Option<AllocationPolicy>,
+    /// stay-in-pool or to-scratch.
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub deallocation_policy: Option<DeallocationPolicy>,
+    /// New last component of the name; the pool stays under its parent.
+    #[arg(long, value_name = "NEW_NAME")]
+    pub rename: Option<String>,
     #[command(flatten)]
     pub client: ClientArgs,
 }

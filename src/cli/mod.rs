@@ -24,6 +24,10 @@ pub use output::Failure;
 
 /// Parses the command line, runs the command and decides the exit status.
 pub fn main() -> ExitCode {
+    // cli.md: an empty REEL_SOCKET means unset (the default socket), not an empty path.
+    if std::env::var_os("REEL_SOCKET").is_some_and(|v| v.is_empty()) {
+        std::env::remove_var("REEL_SOCKET");
+    }
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let json_wanted = argv.iter().any(|a| a == "--json");
     let cli = match Cli::try_parse_from(&argv) {

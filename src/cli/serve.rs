@@ -218,8 +218,10 @@ async fn serve(args: ServeArgs, discover: Box<dyn DeviceJobs>) -> Result<(), Fai
 
     let (fail_tx, fail_rx) = tokio::sync::oneshot::channel::<Status>();
     let init = backend.clone();
-    tokio::task::spawn_blocking(move || {
-        if let Err(s) = init.initialize() {
+    let socket = args.socket.clone();
+    tokio::task::spawn_blocking(move || match init.initialize() {
+        Ok(()) => info!(socket = %socket.display(), "serving"),
+        Err(s) => {
             let _ = fail_tx.send(s);
         }
     });

@@ -238,7 +238,9 @@ pub async fn serve<B: Backend>(
     let config = Arc::new(config);
     let mut tasks = JoinSet::new();
     tokio::pin!(shutdown);
-    info!(socket = %path.display(), "serving");
+    // `serving` is logged once start-up has ended (`ready`); until then calls answer
+    // ERROR_NOT_READY.
+    info!(socket = %path.display(), "listening; not ready until start-up ends");
     loop {
         tokio::select! {
             () = &mut shutdown => break,
@@ -399,6 +401,7 @@ async fn handle<B: Backend>(
     };
     let id = request.id;
     let name = request.call.name();
+    let change = super::audit::change(&request.call);
     let (result, close) = match request.call {
         Call::Hello {
             protocol,
@@ -466,16 +469,22 @@ async fn handle<B: Backend>(
         },
     };
     let micros = started.elapsed().as_micros() as u64;
+    let pid = who.pid.unwrap_or(0);
+    if let Some(what) = change {
+        let user = super::audit::user_name(who.uid);
+        let outcome = super::audit::result(&result);
+        // Names in `what` come from the caller: bounded like every message (the outcome's
+        // message already is), so the line stays a few KiB at most.
+        let what = wire::bounded(&what);
+        info!(target: "reel::audit", uid = who.uid, pid, call = name, micros, "{user} {what}: {outcome}");
+    }
     match &result {
-        Ok(_) => debug!(
-            uid = who.uid,
-            pid = who.pid.unwrap_or(0),
-            call = name,
-            micros,
-            "ok"
-        ),
+        Ok(_) => debug!(uid = who.uid, pid, call = name, micros, "ok"),
+        Err(s) if super::audit::server_fault(s) => {
+            warn!(uid = who.uid, pid, call = name, micros, error = %s.name, code = s.code, text = %s.message, "failed")
+        }
         Err(s) => {
-            warn!(uid = who.uid, pid = who.pid.unwrap_or(0), call = name, micros, error = %s.name, code = s.code, text = %s.message, "failed")
+            debug!(uid = who.uid, pid, call = name, micros, error = %s.name, code = s.code, text = %s.message, "refused")
         }
     }
     (Reply::from_result(id, result), close)

@@ -2,14 +2,18 @@
 //! fewest commands (the element map, the source element, an unload when the source is a drive
 //! whose device is known, MOVE MEDIUM).
 
-use reel_hw::{DeviceInfo, PeripheralType};
+use reel_hw::{DeviceInfo, DeviceSource, PeripheralType, Transport, TransportError};
 use serde::Serialize;
 use thiserror::Error;
 
-use super::engine::{Backend, ChangerPort, DeviceFailure, DiscoveryError, DrivePort, RawElement};
+use super::error::DiscoveryError;
 use super::location::{ElementKind, Location};
 use super::matching::{match_drives, DriveId, ElementId};
-use super::model::{ElementMap, ElementRange};
+use super::run::{designator, element_type, Dev, Devices};
+use crate::changer::Changer;
+use crate::scsi::exec::DeviceError;
+use crate::scsi::mode_sense::{ElementAddressAssignment, ElementRange};
+use crate::scsi::read_element_status::ElementDescriptor;
 
 /// What to move, and with which changer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,13 +57,13 @@ pub enum MoveError {
     Discovery(#[from] DiscoveryError),
 }
 
-impl From<DeviceFailure> for MoveError {
-    fn from(e: DeviceFailure) -> Self {
-        MoveError::Discovery(DiscoveryError::Device(e))
+impl<E: TransportError + Send + Sync + 'static> From<DeviceError<E>> for MoveError {
+    fn from(e: DeviceError<E>) -> Self {
+        MoveError::Discovery(e.into())
     }
 }
 
-fn range_of(map: &ElementMap, kind: ElementKind) -> ElementRange {
+fn range_of(map: &ElementAddressAssignment, kind: ElementKind) -> ElementRange {
     match kind {
         ElementKind::Transport => map.transport,
         ElementKind::Slot => map.storage,
@@ -76,13 +80,16 @@ fn describe(r: ElementRange) -> String {
     }
 }
 
+/// The changer picked for a move, opened when its serial had to be asked.
+type Picked<S> = (DeviceInfo, Option<Changer<Dev<S>>>);
+
 /// Picks the changer: the one with serial `wanted`, or the only one.
-fn pick_changer<B: Backend>(
-    backend: &mut B,
+fn pick_changer<S: DeviceSource>(
+    backend: &mut Devices<'_, S>,
     devices: &[DeviceInfo],
     only: Option<&[String]>,
     wanted: Option<&str>,
-) -> Result<(DeviceInfo, Option<B::Changer>), MoveError> {
+) -> Result<Picked<S>, MoveError> {
     let mut given = Vec::new();
     for p in only.unwrap_or_default() {
         match devices.iter().find(|d| &d.path == p) {
@@ -115,7 +122,7 @@ fn pick_changer<B: Backend>(
         let (serial, port) = match &c.serial {
             Some(s) => (s.clone(), None),
             None => {
-                let mut port = backend.open_changer(c)?;
+                let mut port = backend.changer(&c.path)?;
                 let id = port.identify()?;
                 (id.serial.unwrap_or_default(), Some(port))
             }
@@ -135,16 +142,16 @@ fn pick_changer<B: Backend>(
 /// every drive element when the changer cut it short (tgt does so for the last one), because a
 /// cut identifier is matched by its serial prefix only among drives no whole identifier claims.
 /// Returns the elements and the index of `src` among them.
-fn drive_elements<P: ChangerPort + ?Sized>(
-    port: &mut P,
-    map: &ElementMap,
-    src: &RawElement,
-) -> Result<(Vec<ElementId>, usize), DeviceFailure> {
-    let id = |e: &RawElement| ElementId {
+fn drive_elements<T: Transport>(
+    port: &mut Changer<T>,
+    map: &ElementAddressAssignment,
+    src: &ElementDescriptor,
+) -> Result<(Vec<ElementId>, usize), DeviceError<T::Error>> {
+    let id = |e: &ElementDescriptor| ElementId {
         address: e.address,
-        dvcid: e.dvcid.clone(),
+        dvcid: designator(e),
     };
-    if !src.dvcid.as_ref().is_some_and(|d| d.truncated) {
+    if !(src.dvcid_truncated && src.device_id.is_some()) {
         return Ok((vec![id(src)], 0));
     }
     let r = map.data_transfer;
@@ -152,7 +159,7 @@ fn drive_elements<P: ChangerPort + ?Sized>(
     for address in (0..r.count).filter_map(|i| r.first.checked_add(i)) {
         if address == src.address {
             elements.push(id(src));
-        } else if let Some(e) = port.read_element(ElementKind::Drive, address)? {
+        } else if let Some(e) = port.read_element(element_type(ElementKind::Drive), address)? {
             elements.push(id(&e));
         }
     }
@@ -172,8 +179,11 @@ fn drive_elements<P: ChangerPort + ?Sized>(
 /// [`MoveError::Usage`] for elements outside the changer's map or an unknown changer;
 /// [`MoveError::Discovery`] with the device's decoded sense when a command fails (3B/0E source
 /// empty, 3B/0D destination full, ...).
-pub fn move_with<B: Backend>(backend: &mut B, req: &MoveRequest) -> Result<Moved, MoveError> {
-    let devices = match backend.devices() {
+pub(crate) fn move_with<S: DeviceSource>(
+    backend: &mut Devices<'_, S>,
+    req: &MoveRequest,
+) -> Result<Moved, MoveError> {
+    let devices = match backend.list() {
         Ok(d) => d,
         // With `--device` nodes, enumeration only helps to find the drive to unload.
         Err(_) if req.only.is_some() => Vec::new(),
@@ -187,7 +197,7 @@ pub fn move_with<B: Backend>(backend: &mut B, req: &MoveRequest) -> Result<Moved
     )?;
     let mut port = match port {
         Some(p) => p,
-        None => backend.open_changer(&info)?,
+        None => backend.changer(&info.path)?,
     };
     let map = port.element_map()?;
     for (what, l) in [("source", req.from), ("destination", req.to)] {
@@ -208,8 +218,12 @@ pub fn move_with<B: Backend>(backend: &mut B, req: &MoveRequest) -> Result<Moved
         )));
     }
     let mut warnings = Vec::new();
-    let source = port.read_element(req.from.kind, req.from.address)?;
-    let barcode = source.as_ref().and_then(|e| e.barcode.clone());
+    let source = port.read_element(element_type(req.from.kind), req.from.address)?;
+    let barcode = source
+        .as_ref()
+        .and_then(|e| e.primary_tag.as_ref())
+        .map(|t| t.identifier.trim().to_owned())
+        .filter(|t| !t.is_empty());
     if let Some(src) = source
         .as_ref()
         .filter(|e| e.full && req.from.kind == ElementKind::Drive)
@@ -230,17 +244,12 @@ pub fn move_with<B: Backend>(backend: &mut B, req: &MoveRequest) -> Result<Moved
         warnings.extend(m.notes.iter().cloned());
         match m.elements[at] {
             Some((i, _)) => {
-                let mut drive = backend.open_drive(drives[i])?;
-                if let Err(e) = drive.unload() {
+                let mut drive = backend.drive(&drives[i].path)?;
+                match drive.unload(false) {
                     // NOT READY, medium not present: nothing loaded to unload; the changer
                     // can take the cartridge.
-                    let no_medium = e
-                        .sense
-                        .as_ref()
-                        .is_some_and(|s| s.key.0 == 2 && s.asc == 0x3A);
-                    if !no_medium {
-                        return Err(e.into());
-                    }
+                    Err(e) if !e.is_no_medium() => return Err(e.into()),
+                    _ => {}
                 }
             }
             None => warnings.push(format!(
@@ -249,157 +258,11 @@ pub fn move_with<B: Backend>(backend: &mut B, req: &MoveRequest) -> Result<Moved
             )),
         }
     }
-    port.move_medium(map.transport.first, req.from.address, req.to.address)?;
+    port.move_medium(map.transport.first, req.from.address, req.to.address, false)?;
     Ok(Moved {
         from: req.from.to_string(),
         to: req.to.to_string(),
         barcode,
         warnings,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::discovery::engine::tests::{dvcid, el, info, library, Fake, FakeDrive, Log};
-
-    fn fake(log: &Log) -> Fake {
-        Fake {
-            devices: vec![
-                info("c", PeripheralType::MEDIUM_CHANGER, "LIB", Some("LIB1")),
-                info("d1", PeripheralType::SEQUENTIAL, "ULT3580-HH8", Some("S1")),
-            ],
-            changer: library(
-                vec![
-                    el(500, Some("ABC001L8"), 1, dvcid("S1")),
-                    el(501, Some("ABC002L8"), 1, dvcid("GONE")),
-                ],
-                vec![el(1000, None, 0, None)],
-            ),
-            drives: [("d1".to_owned(), FakeDrive::default())]
-                .into_iter()
-                .collect(),
-            log: log.clone(),
-        }
-    }
-
-    fn req(from: &str, to: &str) -> MoveRequest {
-        MoveRequest {
-            from: from.parse().unwrap(),
-            to: to.parse().unwrap(),
-            changer: None,
-            only: None,
-        }
-    }
-
-    #[test]
-    fn out_of_a_drive_unloads_it_first_and_reads_only_the_source() {
-        let log = Log::default();
-        let moved = move_with(&mut fake(&log), &req("drive:500", "slot:1000")).unwrap();
-        assert_eq!(moved.barcode.as_deref(), Some("ABC001L8"));
-        assert!(moved.warnings.is_empty());
-        assert_eq!(
-            *log.borrow(),
-            [
-                "changer map",
-                "changer read drive 500",
-                "d1 unload",
-                "changer move 1 500 1000"
-            ]
-        );
-    }
-
-    #[test]
-    fn a_drive_with_no_known_device_is_moved_from_with_a_warning() {
-        let log = Log::default();
-        let moved = move_with(&mut fake(&log), &req("drive:501", "slot:1000")).unwrap();
-        assert_eq!(moved.warnings.len(), 1, "{:?}", moved.warnings);
-        assert!(!log.borrow().iter().any(|l| l.contains("unload")));
-    }
-
-    /// tgt cuts the last drive's identifier short: moving out of that drive must still find the
-    /// one drive its serial prefix fits, among those no whole identifier claims (issue 7).
-    #[test]
-    fn out_of_a_drive_with_a_cut_identifier_matches_by_prefix_among_all_drives() {
-        let cut = |s: &str| {
-            dvcid(s).map(|mut d| {
-                d.truncated = true;
-                d
-            })
-        };
-        for (drive1_serial, expect_unload) in [("SIMDRV0002", true), ("SIMDRV0001", false)] {
-            let log = Log::default();
-            let mut f = Fake {
-                devices: vec![
-                    info("c", PeripheralType::MEDIUM_CHANGER, "LIB", Some("LIB1")),
-                    info(
-                        "d0",
-                        PeripheralType::SEQUENTIAL,
-                        "ULT3580-HH8",
-                        Some("SIMDRV0001"),
-                    ),
-                    info(
-                        "d1",
-                        PeripheralType::SEQUENTIAL,
-                        "ULT3580-HH8",
-                        Some(drive1_serial),
-                    ),
-                ],
-                changer: library(
-                    vec![
-                        el(500, None, 0, dvcid("SIMDRV0001")),
-                        el(501, Some("ABC002L8"), 1, cut("SIMDRV")),
-                    ],
-                    vec![el(1000, None, 0, None)],
-                ),
-                drives: [
-                    ("d0".to_owned(), FakeDrive::default()),
-                    ("d1".to_owned(), FakeDrive::default()),
-                ]
-                .into_iter()
-                .collect(),
-                log: log.clone(),
-            };
-            let moved = move_with(&mut f, &req("drive:501", "slot:1000")).unwrap();
-            let log = log.borrow();
-            assert!(
-                log.contains(&"changer read drive 500".to_owned()),
-                "{log:?}"
-            );
-            assert_eq!(
-                log.iter().any(|l| l == "d1 unload"),
-                expect_unload,
-                "{drive1_serial}: {log:?}"
-            );
-            // Never the drive whose whole identifier belongs to element 500.
-            assert!(!log.iter().any(|l| l == "d0 unload"), "{log:?}");
-            assert!(!moved.warnings.is_empty(), "{:?}", moved.warnings);
-        }
-    }
-
-    #[test]
-    fn usage_errors_before_any_move() {
-        let cases = [
-            (
-                req("slot:999", "slot:1000"),
-                "source slot:999 is not an element",
-            ),
-            (req("slot:1000", "ie:10"), "its ie elements are none"),
-            (
-                MoveRequest {
-                    changer: Some("NOPE".into()),
-                    ..req("slot:1000", "drive:500")
-                },
-                "no changer has serial NOPE",
-            ),
-        ];
-        for (r, needle) in cases {
-            let log = Log::default();
-            match move_with(&mut fake(&log), &r) {
-                Err(MoveError::Usage(m)) => assert!(m.contains(needle), "{m}"),
-                other => panic!("{r:?}: {other:?}"),
-            }
-            assert!(!log.borrow().iter().any(|l| l.contains("move")));
-        }
-    }
 }

@@ -315,8 +315,7 @@ mod tests {
             full: barcode.is_some(),
             barcode: barcode.map(str::to_owned),
             media_type: barcode.and_then(|b| {
-                crate::discovery::engine::cartridge_type(&[crate::media::identity::from_barcode(b)])
-                    .0
+                crate::discovery::cartridge_type(&[crate::media::identity::from_barcode(b)]).0
             }),
             source: None,
             exception: None,

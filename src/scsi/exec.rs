@@ -29,8 +29,8 @@ use std::time::Duration;
 use reel_hw::hex::Hex;
 use reel_hw::sense::{Sense, SenseKey};
 use reel_hw::{
-    Completion, DataDirection, PeripheralType, ScsiStatus, Transport, TransportError,
-    TransportErrorKind,
+    AnyTransportError, Completion, DataDirection, PeripheralType, ScsiStatus, Transport,
+    TransportError, TransportErrorKind,
 };
 use thiserror::Error;
 
@@ -209,6 +209,44 @@ pub enum DeviceError<E> {
         /// What went wrong.
         reason: String,
     },
+}
+
+impl<E: TransportError + Send + Sync + 'static> DeviceError<E> {
+    /// The same error with the transport's error erased (its kind kept): one type for callers
+    /// that serve several backends (discovery over any `DeviceSource`).
+    pub fn erased(self) -> DeviceError<AnyTransportError> {
+        match self {
+            DeviceError::Transport { device, op, source } => DeviceError::Transport {
+                device,
+                op,
+                source: AnyTransportError::new(source),
+            },
+            DeviceError::Check { device, op, sense } => DeviceError::Check { device, op, sense },
+            DeviceError::Status { device, op, status } => {
+                DeviceError::Status { device, op, status }
+            }
+            DeviceError::Malformed { device, op, source } => {
+                DeviceError::Malformed { device, op, source }
+            }
+            DeviceError::NotReady {
+                device,
+                op,
+                waited,
+                sense,
+            } => DeviceError::NotReady {
+                device,
+                op,
+                waited,
+                sense,
+            },
+            DeviceError::UndecodableSense { device, op, bytes } => {
+                DeviceError::UndecodableSense { device, op, bytes }
+            }
+            DeviceError::Protocol { device, op, reason } => {
+                DeviceError::Protocol { device, op, reason }
+            }
+        }
+    }
 }
 
 impl<E> DeviceError<E> {
