@@ -12,5 +12,6 @@ mod pools;
 mod quirks;
 mod shell;
 mod short_reply;
+mod sim_prevent;
 mod tech;
 mod util;
