@@ -2,6 +2,7 @@
 
 mod daemon;
 mod discover;
+mod docs;
 mod fuzz_corpus;
 mod harden;
 mod media;
