@@ -183,9 +183,9 @@ impl Tape {
     }
 
     fn append(&mut self, filemark: bool, data: &[u8], durable: bool) -> std::io::Result<()> {
-        let mut rec = Vec::with_capacity(5 + data.len());
-        rec.push(if filemark { FILEMARK } else { DATA });
-        rec.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        let mut rec = [0u8; 5];
+        rec[0] = if filemark { FILEMARK } else { DATA };
+        rec[1..].copy_from_slice(&(data.len() as u32).to_le_bytes());
         let at = self.end + 5;
         match &mut self.backing {
             Backing::Memory(v) => {
@@ -201,7 +201,6 @@ impl Tape {
                 }
             }
         }
-        rec.clear();
         self.objects.push(Object {
             filemark,
             len: data.len() as u32,

@@ -546,3 +546,62 @@ fn a_new_login_with_the_same_isid_replaces_the_old_session() {
     );
     assert_eq!(new.command(0, &TUR, Data::None).unwrap().status, 0);
 }
+
+#[test]
+fn tape_reads_with_check_condition_send_data_then_sense_with_the_residual() {
+    let t = target();
+    let mut i = login_isid(&t, NAME, 0x33);
+    let _ = i.command(0, &TUR, Data::None).unwrap();
+    // Load ISC001L8 into drive 500 (LUN 1).
+    let r = i
+        .command(
+            0,
+            &[0xA5, 0, 0, 1, 0x03, 0xE8, 0x01, 0xF4, 0, 0, 0, 0],
+            Data::None,
+        )
+        .unwrap();
+    assert_eq!(r.status, 0);
+    let d = lun_field(1);
+    let r = i.command(d, &TUR, Data::None).unwrap();
+    assert_eq!(sense3(&r), (6, 0x29, 0), "power-on first");
+    assert_eq!(i.command(d, &TUR, Data::None).unwrap().status, 0);
+    let block: Vec<u8> = (0..3000u32).map(|x| x as u8).collect();
+    let w = i
+        .command(d, &[0x0A, 0, 0, 0x0B, 0xB8, 0], Data::Out(&block))
+        .unwrap();
+    assert_eq!(w.status, 0);
+    assert_eq!(
+        i.command(d, &[0x10, 0, 0, 0, 1, 0], Data::None)
+            .unwrap()
+            .status,
+        0
+    );
+    assert_eq!(
+        i.command(d, &[0x01, 0, 0, 0, 0, 0], Data::None)
+            .unwrap()
+            .status,
+        0
+    );
+    // Ask 4000 bytes of a 3000-byte block: the data in Data-In, then a SCSI Response with
+    // CHECK CONDITION, ILI, residue 1000 in INFORMATION, and the U bit with residual 1000.
+    let r = i
+        .command(d, &[0x08, 0, 0, 0x0F, 0xA0, 0], Data::In(4000))
+        .unwrap();
+    assert_eq!(r.data, block);
+    assert!(
+        !r.collapsed,
+        "status does not ride in Data-In with CHECK CONDITION"
+    );
+    assert_eq!((r.status, r.underflow, r.residual), (2, true, 1000));
+    assert_eq!(r.sense[2], 0x20, "ILI, NO SENSE");
+    assert_eq!(r.sense[3..7], 1000i32.to_be_bytes());
+    // The filemark: no data, FILEMARK, 00/01.
+    let r = i
+        .command(d, &[0x08, 0, 0, 0x0F, 0xA0, 0], Data::In(4000))
+        .unwrap();
+    assert_eq!(
+        (r.status, r.sense[2], r.sense[13], r.data.len()),
+        (2, 0x80, 1, 0)
+    );
+    assert_eq!((r.underflow, r.residual), (true, 4000));
+}

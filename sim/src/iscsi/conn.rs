@@ -476,14 +476,16 @@ impl Conn {
         let kill = Arc::clone(&self.kill);
         loop {
             let pdu = tokio::select! {
+                // A replaced session stops before it reads anything more.
+                biased;
+                () = kill.notified() => {
+                    return End::Protocol("session reinstated by a new login with the same ISID".into());
+                }
                 r = read_pdu(rd, d, max, &self.tx) => match r {
                     Ok(Some(p)) => p,
                     Ok(None) => return End::Closed,
                     Err(e) => return e,
                 },
-                () = kill.notified() => {
-                    return End::Protocol("session reinstated by a new login with the same ISID".into());
-                }
             };
             match self.pdu(pdu).await {
                 Ok(true) => {}
