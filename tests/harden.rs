@@ -912,3 +912,37 @@ fn look_alike_pool_names_are_refused_or_folded_to_one() {
         .collect();
     assert!(!names.iter().any(|n| n.contains("ackup")), "{names:?}");
 }
+
+#[test]
+fn state_files_with_out_of_range_attributes_are_refused() {
+    let tmp = open_tempdir();
+    let path = tmp.path().join("state.json");
+    let layout = || reel_sim::Layout::parse(reel_sim::fuzzing::SIM_LAYOUT, "fuzz.toml").unwrap();
+    drop(reel_sim::SimLibrary::open(layout(), Some(&path)).unwrap());
+    let fresh: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let cases: Vec<(Value, Option<&str>)> = vec![
+        (json!({"0808": [2, "504f4f4c"]}), None),
+        (
+            json!({"0808": [2, "41".repeat(161)]}),
+            Some("161 bytes long, at most 160"),
+        ),
+        (json!({"0808": [0, "41"]}), Some("has format 0, not 2")),
+        (json!({"0001": [0, "00"]}), Some("not a host attribute")),
+        (
+            json!({"1234": [0, "00".repeat(1025)]}),
+            Some("out of range"),
+        ),
+        (json!({"1234": [7, "00"]}), Some("out of range")),
+    ];
+    for (mam, want) in cases {
+        let mut v = fresh.clone();
+        v["cartridges"][0]["mam"] = mam.clone();
+        std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+        match (reel_sim::SimLibrary::open(layout(), Some(&path)), want) {
+            (Ok(_), None) => {}
+            (Err(e), Some(w)) => assert!(e.to_string().contains(w), "{mam}: {e}"),
+            (Ok(_), Some(w)) => panic!("{mam} was accepted; wanted {w}"),
+            (Err(e), None) => panic!("{mam} was refused: {e}"),
+        }
+    }
+}

@@ -39,6 +39,26 @@ const HOST_ATTRS: &[(u16, u8, usize)] = &[
 /// The most a host attribute this drive does not know may hold.
 const MAX_OTHER_ATTR: usize = 1024;
 
+/// Why a host attribute (id, format, value length) could not have been written by WRITE
+/// ATTRIBUTE, if it could not: the state file is held to the same rules.
+pub(crate) fn host_attribute_fault(id: u16, format: u8, len: usize) -> Option<String> {
+    if id < 0x0800 {
+        return Some(format!("attribute {id:04X} is not a host attribute"));
+    }
+    match HOST_ATTRS.iter().find(|h| h.0 == id) {
+        Some(&(_, f, _)) if format != f => {
+            Some(format!("attribute {id:04X} has format {format}, not {f}"))
+        }
+        Some(&(_, _, max)) if len > max => Some(format!(
+            "attribute {id:04X} is {len} bytes long, at most {max} allowed"
+        )),
+        None if format > 3 || len > MAX_OTHER_ATTR => Some(format!(
+            "attribute {id:04X} (format {format}, {len} bytes) is out of range"
+        )),
+        _ => None,
+    }
+}
+
 fn be16(cdb: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([cdb[at], cdb[at + 1]])
 }

@@ -221,6 +221,9 @@ pub(crate) fn load(st: &mut State, path: &Path) -> Result<(), SimError> {
                 .map_err(|_| bad(format!("cartridge {bc}: bad attribute id {id:?}")))?;
             let value = reel_hw::hex::parse(value)
                 .ok_or_else(|| bad(format!("cartridge {bc}: bad attribute value")))?;
+            if let Some(why) = crate::drive::host_attribute_fault(id, *format, value.len()) {
+                return Err(bad(format!("cartridge {bc}: {why}")));
+            }
             mam.insert(
                 id,
                 Attr {
