@@ -11,6 +11,7 @@ mod moves;
 mod pool_update;
 mod pools;
 mod quirks;
+mod report;
 mod shell;
 mod short_reply;
 mod sim_prevent;
