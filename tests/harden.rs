@@ -639,3 +639,210 @@ fn a_group_deny_holds_when_the_connecting_process_has_exited() {
         }
     }
 }
+
+// --- finding 4: connections are shared fairly, and every refusal is ERROR_BUSY ---
+
+/// Not a test: opens `REEL_HOLD_N` sessions (as whatever uid setpriv gave it), prints what
+/// each got, and holds them until its stdin closes.
+#[test]
+#[ignore = "helper: run under setpriv by one_user_cannot_take_every_connection"]
+fn hold_connections_helper() {
+    let Ok(socket) = std::env::var("REEL_HOLD_SOCKET") else {
+        return;
+    };
+    let n: usize = std::env::var("REEL_HOLD_N").unwrap().parse().unwrap();
+    let mut held = Vec::new();
+    let mut got = Vec::new();
+    for _ in 0..n {
+        match Client::connect(socket.as_ref(), "hold") {
+            Ok(c) => {
+                held.push(c);
+                got.push("ok".to_owned());
+            }
+            Err(s) => got.push(s.name),
+        }
+    }
+    println!("HOLD-RESULT:{}", got.join(","));
+    let mut sink = Vec::new();
+    let _ = std::io::stdin().read_to_end(&mut sink);
+}
+
+/// Starts the hold helper as `user` with `n` connections; returns it (stdin open) and what
+/// each connection got.
+#[allow(clippy::zombie_processes)] // the caller waits for it; a failed assertion ends the test
+fn hold(d: &Daemon, user: &User, n: usize) -> (std::process::Child, Vec<String>) {
+    let mut child = user
+        .setpriv()
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "harden::hold_connections_helper",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("REEL_HOLD_SOCKET", &d.socket)
+        .env("REEL_HOLD_N", n.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        use std::io::BufRead;
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "the helper ended early"
+        );
+        if let Some(i) = line.find("HOLD-RESULT:") {
+            let got = line[i + 12..]
+                .trim()
+                .split(',')
+                .map(str::to_owned)
+                .collect();
+            return (child, got);
+        }
+    }
+}
+
+#[test]
+fn one_user_cannot_take_every_connection() {
+    let d = Daemon::start_custom(
+        open_tempdir(),
+        default_layout(),
+        &[],
+        &["--max-connections-per-user", "4", "--admin-group", "tape"],
+    );
+    let busy = "ERROR_BUSY".to_owned();
+    let (mut hog, got) = hold(&d, &User::new(3010), 6);
+    assert_eq!(got, ["ok", "ok", "ok", "ok", busy.as_str(), busy.as_str()]);
+    // Others are still served: root, another user, and an admin beyond the cap.
+    let _root = d.client();
+    let (mut other, got) = hold(&d, &User::new(3011), 1);
+    assert_eq!(got, ["ok"]);
+    let (mut admin, got) = hold(&d, &User::in_groups(3012, &[26]), 6);
+    assert_eq!(got, vec!["ok"; 6], "the admin group is exempt");
+    // The hog's slots come back when it closes them.
+    for c in [&mut hog, &mut other, &mut admin] {
+        drop(c.stdin.take());
+        wait_with_timeout(c, Duration::from_secs(20));
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (mut again, got) = hold(&d, &User::new(3010), 4);
+        drop(again.stdin.take());
+        wait_with_timeout(&mut again, Duration::from_secs(20));
+        if got == vec!["ok"; 4] {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "slots were not given back: {got:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_client_that_does_not_read_is_cut_off_after_the_write_timeout() {
+    let d = Daemon::start_custom(
+        open_tempdir(),
+        default_layout(),
+        &[],
+        &["--write-timeout", "1"],
+    );
+    let mut raw = Raw::connect(&d);
+    let session = raw.hello();
+    let mut writer = raw.0.try_clone().unwrap();
+    writer
+        .set_write_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    const SENT: usize = 3000;
+    let sending = std::thread::spawn(move || {
+        for id in 0..SENT {
+            let req = json!({"id": id + 10, "session": session, "call": "library", "args": {}});
+            if wire::write_frame_sync(&mut writer, req.to_string().as_bytes()).is_err() {
+                return id;
+            }
+        }
+        SENT
+    });
+    // Read nothing for a while: the daemon's writes stall, and it gives up after 1 s.
+    std::thread::sleep(Duration::from_secs(4));
+    raw.0
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut replies = 0;
+    let end = loop {
+        match wire::read_frame_sync(&mut raw.0) {
+            Ok(Some(_)) => replies += 1,
+            Ok(None) => break "closed",
+            Err(wire::WireError::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                break "still open"
+            }
+            Err(_) => break "closed",
+        }
+    };
+    assert_eq!(end, "closed", "after {replies} replies");
+    assert!(replies < SENT, "{replies} replies");
+    sending.join().unwrap();
+    assert!(d.log().contains("does not read its replies"), "{}", d.log());
+    // Everyone else is still served.
+    d.client().call_value(Call::MediaTypes {}).unwrap();
+}
+
+#[test]
+fn a_low_open_files_limit_still_answers_busy_and_never_hangs() {
+    // A soft limit under the hard one is raised at start.
+    let d = Daemon::start_custom(
+        open_tempdir(),
+        default_layout(),
+        &["prlimit", "--nofile=100:4096"],
+        &[],
+    );
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", d.pid())).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let nums: Vec<&str> = line.split_whitespace().skip(3).take(2).collect();
+    assert_eq!(nums, ["4096", "4096"], "{line}");
+    drop(d);
+    // A hard limit of 100: the daemon serves fewer connections, and every client over the
+    // limit gets ERROR_BUSY instead of hanging in the backlog.
+    let d = Daemon::start_custom(
+        open_tempdir(),
+        default_layout(),
+        &["prlimit", "--nofile=100:100"],
+        &[],
+    );
+    let mut conns = Vec::new();
+    let (mut ok, mut busy) = (0, 0);
+    for _ in 0..150 {
+        let mut raw = Raw::connect(&d);
+        raw.0
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let _ = wire::write_frame_sync(
+            &mut raw.0,
+            json!({"id": 1, "call": "hello", "args": {"protocol": 1}})
+                .to_string()
+                .as_bytes(),
+        );
+        let body = wire::read_frame_sync(&mut raw.0)
+            .expect("an answer, not a hang")
+            .expect("an answer, not a silent close");
+        let r: Reply = serde_json::from_slice(&body).unwrap();
+        match r.error {
+            None => ok += 1,
+            Some(e) => {
+                assert_eq!(e.name, "ERROR_BUSY", "{}", e.message);
+                busy += 1;
+            }
+        }
+        conns.push(raw);
+    }
+    assert!(ok >= 8 && busy > 0, "{ok} served, {busy} busy");
+    assert!(d.log().contains("open-files limit is low"), "{}", d.log());
+}

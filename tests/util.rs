@@ -143,6 +143,8 @@ pub mod daemon {
         pub rust_log: String,
         /// More `reel serve` arguments, used from the next (re)start.
         pub extra_args: Vec<String>,
+        /// A command the daemon runs under (`prlimit …`), empty for none.
+        pub prefix: Vec<String>,
         _tmp: Option<tempfile::TempDir>,
     }
 
@@ -166,13 +168,26 @@ pub mod daemon {
 
         /// Starts a daemon with its files in `tmp`, serving the simulated library `layout`.
         pub fn start_with(tmp: tempfile::TempDir, layout: PathBuf) -> Daemon {
+            Daemon::start_custom(tmp, layout, &[], &[])
+        }
+
+        /// Starts a daemon under `prefix` (a program and its args, e.g. `prlimit …`) with more
+        /// `reel serve` options.
+        pub fn start_custom(
+            tmp: tempfile::TempDir,
+            layout: PathBuf,
+            prefix: &[&str],
+            extra: &[&str],
+        ) -> Daemon {
             let dir = tmp.path().to_path_buf();
             let mut d = Daemon {
                 child: None,
                 socket: dir.join("reel.sock"),
                 db: dir.join("pools.db"),
+                prefix: prefix.iter().map(|s| s.to_string()).collect(),
+
                 layout,
-                extra_args: Vec::new(),
+                extra_args: extra.iter().map(|s| s.to_string()).collect(),
                 dir,
                 rust_log: "warn".into(),
                 _tmp: Some(tmp),
@@ -184,7 +199,14 @@ pub mod daemon {
         /// The command line that starts this daemon (socket group `nogroup`, so the test
         /// users, all in group 65534, can connect).
         pub fn command(&self) -> Command {
-            let mut cmd = Command::new(REEL);
+            let mut cmd = match self.prefix.split_first() {
+                Some((program, args)) => {
+                    let mut c = Command::new(program);
+                    c.args(args).arg(REEL);
+                    c
+                }
+                None => Command::new(REEL),
+            };
             cmd.arg("serve")
                 .arg("--sim")
                 .arg(&self.layout)
@@ -228,6 +250,7 @@ pub mod daemon {
                 db: dir.join("pools.db"),
                 layout: default_layout(),
                 extra_args: Vec::new(),
+                prefix: Vec::new(),
                 dir,
                 rust_log: filter.into(),
                 _tmp: Some(tmp),

@@ -201,6 +201,18 @@ pub struct ServeArgs {
     #[arg(long)]
     pub keep_offline_import: bool,
 
+    /// Connections served at once (lowered to fit the open-files limit).
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub max_connections: usize,
+
+    /// Connections one user may hold at once (root and the admin group are exempt).
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub max_connections_per_user: usize,
+
+    /// Seconds one reply may take to be written before a client that does not read is cut off.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub write_timeout: u64,
+
     #[command(flatten)]
     pub devices: DeviceChoice,
 }
