@@ -846,3 +846,69 @@ fn a_low_open_files_limit_still_answers_busy_and_never_hangs() {
     assert!(ok >= 8 && busy > 0, "{ok} served, {busy} busy");
     assert!(d.log().contains("open-files limit is low"), "{}", d.log());
 }
+
+// --- finding 11: pool names that look alike are one name, or refused ---
+
+#[test]
+fn look_alike_pool_names_are_refused_or_folded_to_one() {
+    let d = Daemon::start();
+    let mut c = d.client();
+    let create = |c: &mut Client, name: &str, action| {
+        c.call_value(Call::CreateMediaPool {
+            name: name.into(),
+            media_type: None,
+            action,
+            security: None,
+        })
+    };
+    let made = create(&mut c, "\\ΟΣ", CreateDisposition::CreateNew).unwrap();
+    // Case folding, final sigma included: one pool, whichever way it is written.
+    for same in ["\\ος", "\\οσ", "\\Οσ"] {
+        let again = create(&mut c, same, CreateDisposition::OpenExisting).unwrap();
+        assert_eq!(again["id"], made["id"], "{same}");
+        let dup = create(&mut c, same, CreateDisposition::CreateNew).unwrap_err();
+        assert_eq!(dup.name, "ERROR_ALREADY_EXISTS", "{same}");
+    }
+    // Invisible and bidirectional characters: refused, nothing created.
+    let cases = [
+        "\\Back\u{200B}up",
+        "\\Backup\u{202E}",
+        "\\\u{2066}Backup\u{2069}",
+        "\\Back\u{00AD}up",
+        "\\\u{FEFF}Backup",
+        "\\Backup\u{200D}",
+    ];
+    for name in cases {
+        let e = create(&mut c, name, CreateDisposition::OpenAlways).unwrap_err();
+        assert_eq!(
+            (e.name.as_str(), e.code),
+            ("ERROR_INVALID_NAME", 123),
+            "{name:?}"
+        );
+        assert!(
+            e.message.contains("invisible or bidirectional"),
+            "{}",
+            e.message
+        );
+    }
+    let top: Value = c
+        .call_value(Call::Enumerate {
+            container: None,
+            object_type: reel::daemon::wire::ObjectType::MediaPool,
+            root_pool: false,
+        })
+        .unwrap();
+    let names: Vec<String> = top["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| {
+            let id = id.as_str().unwrap().parse().unwrap();
+            c.call_value(Call::GetMediaPoolName { id }).unwrap()["name"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert!(!names.iter().any(|n| n.contains("ackup")), "{names:?}");
+}

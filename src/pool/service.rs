@@ -167,6 +167,8 @@ impl Catalog {
         let mut pools: HashMap<Uuid, Pool> = HashMap::with_capacity(snap.pools.len());
         let mut root = None;
         for r in snap.pools {
+            // Keyed by today's fold, not the key an older reel stored.
+            let key = fold(&r.name);
             let kind = PoolKind::from_pool_type(r.pool_type)
                 .ok_or_else(|| damaged(format!("pool {} has pool type {}", r.id, r.pool_type)))?;
             let security: SecurityDescriptor = serde_json::from_str(&r.security)
@@ -195,7 +197,7 @@ impl Catalog {
                     let parent = pools
                         .get_mut(&p)
                         .ok_or_else(|| damaged(format!("pool {} has no parent {p}", r.id)))?;
-                    parent.children.insert(r.name_key, r.id);
+                    parent.children.insert(key, r.id);
                 }
             }
             pools.insert(pool.id, pool);
