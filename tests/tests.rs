@@ -8,6 +8,7 @@ mod harden;
 mod media;
 mod messages;
 mod moves;
+mod mtx;
 mod pool_update;
 mod pools;
 mod quirks;

@@ -47,10 +47,21 @@ pub enum Command {
     Unlock(LockArgs),
     /// Exchange cartridges with EXCHANGE MEDIUM: SRC's to DST1, DST1's to DST2 (default SRC).
     Exchange(ExchangeArgs),
+    /// mtx's dialect, byte for byte (`reel mtx -f /dev/sg3 status`); `reel mtx --install-link
+    /// DIR` creates DIR/mtx, which runs the same front.
+    Mtx(MtxArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
     /// Write one man page per command into DIR.
     Man(ManArgs),
+}
+
+/// `reel mtx [ARGS…]`: everything after `mtx` is mtx's command line.
+#[derive(Debug, Args)]
+pub struct MtxArgs {
+    /// mtx's arguments (`-f DEV status`, `load 3 0`, …), or `--install-link DIR`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+    pub args: Vec<std::ffi::OsString>,
 }
 
 /// `reel completions SHELL`.
