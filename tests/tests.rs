@@ -13,6 +13,7 @@ mod mtx;
 mod pool_update;
 mod pools;
 mod quirks;
+mod report;
 mod shell;
 mod short_reply;
 mod sim_prevent;

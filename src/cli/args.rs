@@ -129,6 +129,10 @@ pub struct DiscoverArgs {
     /// Count the SCSI commands sent and the time spent in devices.
     #[arg(long)]
     pub stats: bool,
+
+    /// One line per element instead of folded runs (`reel discover --all | grep ABC005L8`).
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// `reel move FROM TO`.

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 use std::sync::Arc;
 
-use reel::discovery::{write_report, DiscoverOptions, Inventory, Stats};
+use reel::discovery::{write_report_with, DiscoverOptions, Inventory, Stats};
 
 use super::args::DiscoverArgs;
 use super::devices;
@@ -27,7 +27,7 @@ pub fn run(args: DiscoverArgs, json: bool) -> Result<(), Failure> {
     if args.stats {
         inv.stats.clone_from(&stats);
     }
-    print(&inv, json)?;
+    print(&inv, json, args.all)?;
     if args.stats {
         if let Some(s) = &stats {
             print_stats(s)?;
@@ -36,12 +36,12 @@ pub fn run(args: DiscoverArgs, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-fn print(inv: &Inventory, json: bool) -> Result<(), Failure> {
+fn print(inv: &Inventory, json: bool, all: bool) -> Result<(), Failure> {
     if json {
         devices::print_doc(inv)
     } else {
         let mut out = io::BufWriter::new(io::stdout().lock());
-        write_report(&mut out, inv)?;
+        write_report_with(&mut out, inv, all)?;
         out.flush()?;
         Ok(())
     }

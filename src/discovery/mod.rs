@@ -36,7 +36,7 @@ pub use model::{
     MediaTypeCount, UnmatchedDrive,
 };
 pub use moves::{MoveError, MoveRequest, Moved};
-pub use report::write_report;
+pub use report::{fold_addresses, write_report, write_report_with};
 pub use stats::{Counted, Counter, Stats};
 
 use std::sync::Arc;

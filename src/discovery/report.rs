@@ -1,4 +1,6 @@
-//! The human report of `reel discover`: aligned tables, slots folded where they are empty.
+//! The human report of `reel discover`: aligned tables; runs of slots folded (unless `--all`
+//! asks for one line per element) and lists of drive addresses folded into ranges, so a large
+//! library stays readable; a NOTES section for what a person should act on.
 
 use std::io::{self, Write};
 
@@ -120,13 +122,13 @@ fn continues(a: &Element, b: &Element) -> bool {
 /// Writes a list of elements, folding runs so a library with thousands of slots stays
 /// readable: two or more empty elements (`1013-1022  empty (10)`), and three or more holding
 /// consecutively labelled cartridges of one type (`1000-1499  A00000L8..A00499L8 LTO-8 (500)`).
-fn write_elements(w: &mut dyn Write, elements: &[Element]) -> io::Result<()> {
+fn write_elements(w: &mut dyn Write, elements: &[Element], all: bool) -> io::Result<()> {
     let mut t = Table::new(&["ADDRESS", "CONTENTS", "NOTES"]);
     let mut i = 0;
     while i < elements.len() {
         let e = &elements[i];
         let mut j = i + 1;
-        while j < elements.len() && continues(&elements[j - 1], &elements[j]) {
+        while !all && j < elements.len() && continues(&elements[j - 1], &elements[j]) {
             j += 1;
         }
         let last = &elements[j - 1];
@@ -159,7 +161,90 @@ fn write_elements(w: &mut dyn Write, elements: &[Element]) -> io::Result<()> {
     t.write(w, 2)
 }
 
-fn write_library(w: &mut dyn Write, lib: &Library) -> io::Result<()> {
+/// Addresses as ranges: `500-627`, `500,502-504`; `-` for none.
+pub fn fold_addresses(addresses: &[u16]) -> String {
+    let mut sorted = addresses.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let mut j = i;
+        while j + 1 < sorted.len() && sorted[j + 1] == sorted[j] + 1 {
+            j += 1;
+        }
+        parts.push(if j == i {
+            sorted[i].to_string()
+        } else {
+            format!("{}-{}", sorted[i], sorted[j])
+        });
+        i = j + 1;
+    }
+    if parts.is_empty() {
+        "-".to_owned()
+    } else {
+        parts.join(",")
+    }
+}
+
+/// What a person should act on: cartridges no drive of the library can read, and drives
+/// holding a cartridge they cannot read.
+fn notes_of(lib: &Library) -> Vec<String> {
+    let mut notes = Vec::new();
+    let readable = |t| lib.drives.iter().any(|d| d.reads.contains(&t));
+    let mut unreadable: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for e in lib.slots.iter().chain(&lib.import_export) {
+        if let Some(t) = e
+            .media_type
+            .filter(|t| e.full && t.class() != crate::media::MediumClass::Cleaning && !readable(*t))
+        {
+            unreadable.entry(t.name()).or_default().push(
+                e.barcode
+                    .clone()
+                    .unwrap_or_else(|| format!("at {}", e.address)),
+            );
+        }
+    }
+    for (t, carts) in unreadable {
+        let shown: Vec<&str> = carts.iter().take(5).map(String::as_str).collect();
+        let more = if carts.len() > 5 {
+            format!(" and {} more", carts.len() - 5)
+        } else {
+            String::new()
+        };
+        notes.push(format!(
+            "{} {t} cartridge{} that no drive here can read: {}{more}",
+            carts.len(),
+            if carts.len() == 1 { "" } else { "s" },
+            shown.join(", ")
+        ));
+    }
+    for d in &lib.drives {
+        if let Some(t) = d.element.media_type.filter(|t| {
+            d.element.full
+                && t.class() != crate::media::MediumClass::Cleaning
+                && !d.reads.contains(t)
+        }) {
+            notes.push(format!(
+                "drive {} holds {} ({t}), which it cannot read; it reads {}",
+                d.element.address,
+                d.element.barcode.as_deref().unwrap_or("a cartridge"),
+                if d.reads.is_empty() {
+                    "no known media type".to_owned()
+                } else {
+                    d.reads
+                        .iter()
+                        .map(|t| t.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ));
+        }
+    }
+    notes
+}
+
+fn write_library(w: &mut dyn Write, lib: &Library, all: bool) -> io::Result<()> {
     let c = &lib.changer;
     writeln!(
         w,
@@ -234,17 +319,13 @@ fn write_library(w: &mut dyn Write, lib: &Library) -> io::Result<()> {
         let mut t = Table::new(&["NAME", "CARTRIDGES", "READ BY", "WRITTEN BY", "ID"]);
         for m in &lib.media_types {
             let by = |f: &dyn Fn(&super::model::DriveSlot) -> bool| {
-                let v: Vec<String> = lib
+                let v: Vec<u16> = lib
                     .drives
                     .iter()
                     .filter(|d| f(d))
-                    .map(|d| d.element.address.to_string())
+                    .map(|d| d.element.address)
                     .collect();
-                if v.is_empty() {
-                    "-".to_owned()
-                } else {
-                    v.join(",")
-                }
+                fold_addresses(&v)
             };
             t.row(vec![
                 m.name.name().to_owned(),
@@ -260,18 +341,27 @@ fn write_library(w: &mut dyn Write, lib: &Library) -> io::Result<()> {
     let full = lib.slots.iter().filter(|s| s.full).count();
     writeln!(w)?;
     writeln!(w, "Slots ({} slots, {} full)", lib.slots.len(), full)?;
-    write_elements(w, &lib.slots)?;
+    write_elements(w, &lib.slots, all)?;
 
     writeln!(w)?;
     if lib.import_export.is_empty() {
         writeln!(w, "Import/export elements: none")?;
     } else {
         writeln!(w, "Import/export elements")?;
-        write_elements(w, &lib.import_export)?;
+        write_elements(w, &lib.import_export, all)?;
     }
     writeln!(w)?;
     writeln!(w, "Transports")?;
-    write_elements(w, &lib.transports)
+    write_elements(w, &lib.transports, all)?;
+    let notes = notes_of(lib);
+    if !notes.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "NOTES")?;
+        for n in notes {
+            writeln!(w, "  {n}")?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes the human report of `inv`.
@@ -279,6 +369,14 @@ fn write_library(w: &mut dyn Write, lib: &Library) -> io::Result<()> {
 /// # Errors
 /// When `w` fails.
 pub fn write_report(w: &mut dyn Write, inv: &Inventory) -> io::Result<()> {
+    write_report_with(w, inv, false)
+}
+
+/// Writes the human report of `inv`; `all` prints one line per element instead of folded runs.
+///
+/// # Errors
+/// When `w` fails.
+pub fn write_report_with(w: &mut dyn Write, inv: &Inventory, all: bool) -> io::Result<()> {
     if inv.libraries.is_empty() {
         writeln!(w, "No medium changer found.")?;
     }
@@ -286,7 +384,7 @@ pub fn write_report(w: &mut dyn Write, inv: &Inventory) -> io::Result<()> {
         if i > 0 {
             writeln!(w)?;
         }
-        write_library(w, lib)?;
+        write_library(w, lib, all)?;
     }
     if !inv.unmatched_drives.is_empty() {
         writeln!(w)?;
@@ -320,6 +418,20 @@ mod tests {
             source: None,
             exception: None,
             media_type_conflict: None,
+        }
+    }
+
+    #[test]
+    fn addresses_fold_into_ranges() {
+        for (given, want) in [
+            (&[][..], "-"),
+            (&[500], "500"),
+            (&[500, 501], "500-501"),
+            (&[503, 500, 501, 502], "500-503"),
+            (&[500, 502, 503, 504, 510], "500,502-504,510"),
+            (&[65534, 65535, 0], "0,65534-65535"),
+        ] {
+            assert_eq!(super::fold_addresses(given), want, "{given:?}");
         }
     }
 
@@ -383,7 +495,7 @@ mod tests {
         for (elements, expected) in cases {
             let elements: Vec<Element> = elements.iter().map(|(a, b)| slot(*a, *b)).collect();
             let mut out = Vec::new();
-            write_elements(&mut out, &elements).unwrap();
+            write_elements(&mut out, &elements, false).unwrap();
             let text = String::from_utf8(out).unwrap();
             let lines: Vec<String> = text
                 .lines()
