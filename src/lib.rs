@@ -28,6 +28,7 @@ pub mod drive;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod media;
+pub mod mtx;
 pub mod pool;
 pub mod private_files;
 pub mod scsi;

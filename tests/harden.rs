@@ -93,7 +93,8 @@ fn replies_over_one_frame_arrive_as_a_documented_frame_sequence() {
 
 #[test]
 fn error_replies_and_log_lines_quote_a_bounded_prefix_of_the_input() {
-    let d = Daemon::start();
+    // A caller's failed change is an audit line at info (src/daemon/audit.rs), not a warning.
+    let d = Daemon::start_logging("info");
     let mut c = d.client();
     // A name whose quoted form is four times its size: the old reply was over the frame limit
     // and the connection closed without one.
@@ -129,7 +130,7 @@ fn error_replies_and_log_lines_quote_a_bounded_prefix_of_the_input() {
     let log = d.log();
     assert!(
         log.contains("ERROR_INVALID_NAME"),
-        "the failures are logged"
+        "the failures are logged: {log}"
     );
     let longest = log.lines().map(str::len).max().unwrap_or(0);
     assert!(longest < 4096, "a {longest}-byte log line");
@@ -637,4 +638,277 @@ fn a_group_deny_holds_when_the_connecting_process_has_exited() {
             assert_eq!(info["ok"]["name"], "\\Guarded", "{info}");
         }
     }
+}
+
+// --- finding 4: connections are shared fairly, and every refusal is ERROR_BUSY ---
+
+/// Not a test: opens `REEL_HOLD_N` sessions (as whatever uid setpriv gave it), prints what
+/// each got, and holds them until its stdin closes.
+#[test]
+#[ignore = "helper: run under setpriv by one_user_cannot_take_every_connection"]
+fn hold_connections_helper() {
+    let Ok(socket) = std::env::var("REEL_HOLD_SOCKET") else {
+        return;
+    };
+    let n: usize = std::env::var("REEL_HOLD_N").unwrap().parse().unwrap();
+    let mut held = Vec::new();
+    let mut got = Vec::new();
+    for _ in 0..n {
+        match Client::connect(socket.as_ref(), "hold") {
+            Ok(c) => {
+                held.push(c);
+                got.push("ok".to_owned());
+            }
+            Err(s) => got.push(s.name),
+        }
+    }
+    println!("HOLD-RESULT:{}", got.join(","));
+    let mut sink = Vec::new();
+    let _ = std::io::stdin().read_to_end(&mut sink);
+}
+
+/// Starts the hold helper as `user` with `n` connections; returns it (stdin open) and what
+/// each connection got.
+#[allow(clippy::zombie_processes)] // the caller waits for it; a failed assertion ends the test
+fn hold(d: &Daemon, user: &User, n: usize) -> (std::process::Child, Vec<String>) {
+    let mut child = user
+        .setpriv()
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "harden::hold_connections_helper",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("REEL_HOLD_SOCKET", &d.socket)
+        .env("REEL_HOLD_N", n.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        use std::io::BufRead;
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "the helper ended early"
+        );
+        if let Some(i) = line.find("HOLD-RESULT:") {
+            let got = line[i + 12..]
+                .trim()
+                .split(',')
+                .map(str::to_owned)
+                .collect();
+            return (child, got);
+        }
+    }
+}
+
+#[test]
+fn one_user_cannot_take_every_connection() {
+    let d = Daemon::start_custom(
+        open_tempdir(),
+        default_layout(),
+        &[],
+        &["--max-connections-per-user", "4", "--admin-group", "tape"],
+    );
+    let busy = "ERROR_BUSY".to_owned();
+    let (mut hog, got) = hold(&d, &User::new(3010), 6);
+    assert_eq!(got, ["ok", "ok", "ok", "ok", busy.as_str(), busy.as_str()]);
+    // Others are still served: root, another user, and an admin beyond the cap.
+    let _root = d.client();
+    let (mut other, got) = hold(&d, &User::new(3011), 1);
+    assert_eq!(got, ["ok"]);
+    let (mut admin, got) = hold(&d, &User::in_groups(3012, &[26]), 6);
+    assert_eq!(got, vec!["ok"; 6], "the admin group is exempt");
+    // The hog's slots come back when it closes them.
+    for c in [&mut hog, &mut other, &mut admin] {
+        drop(c.stdin.take());
+        wait_with_timeout(c, Duration::from_secs(20));
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (mut again, got) = hold(&d, &User::new(3010), 4);
+        drop(again.stdin.take());
+        wait_with_timeout(&mut again, Duration::from_secs(20));
+        if got == vec!["ok"; 4] {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "slots were not given back: {got:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_client_that_does_not_read_is_cut_off_after_the_write_timeout() {
+    let d = Daemon::start_custom(
+        open_tempdir(),
+        default_layout(),
+        &[],
+        &["--write-timeout", "1"],
+    );
+    let mut raw = Raw::connect(&d);
+    let session = raw.hello();
+    let mut writer = raw.0.try_clone().unwrap();
+    writer
+        .set_write_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    const SENT: usize = 3000;
+    let sending = std::thread::spawn(move || {
+        for id in 0..SENT {
+            let req = json!({"id": id + 10, "session": session, "call": "library", "args": {}});
+            if wire::write_frame_sync(&mut writer, req.to_string().as_bytes()).is_err() {
+                return id;
+            }
+        }
+        SENT
+    });
+    // Read nothing for a while: the daemon's writes stall, and it gives up after 1 s.
+    std::thread::sleep(Duration::from_secs(4));
+    raw.0
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut replies = 0;
+    let end = loop {
+        match wire::read_frame_sync(&mut raw.0) {
+            Ok(Some(_)) => replies += 1,
+            Ok(None) => break "closed",
+            Err(wire::WireError::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                break "still open"
+            }
+            Err(_) => break "closed",
+        }
+    };
+    assert_eq!(end, "closed", "after {replies} replies");
+    assert!(replies < SENT, "{replies} replies");
+    sending.join().unwrap();
+    assert!(d.log().contains("does not read its replies"), "{}", d.log());
+    // Everyone else is still served.
+    d.client().call_value(Call::MediaTypes {}).unwrap();
+}
+
+#[test]
+fn a_low_open_files_limit_still_answers_busy_and_never_hangs() {
+    // A soft limit under the hard one is raised at start.
+    let d = Daemon::start_custom(
+        open_tempdir(),
+        default_layout(),
+        &["prlimit", "--nofile=100:4096"],
+        &[],
+    );
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", d.pid())).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let nums: Vec<&str> = line.split_whitespace().skip(3).take(2).collect();
+    assert_eq!(nums, ["4096", "4096"], "{line}");
+    drop(d);
+    // A hard limit of 100: the daemon serves fewer connections, and every client over the
+    // limit gets ERROR_BUSY instead of hanging in the backlog.
+    let d = Daemon::start_custom(
+        open_tempdir(),
+        default_layout(),
+        &["prlimit", "--nofile=100:100"],
+        &[],
+    );
+    let mut conns = Vec::new();
+    let (mut ok, mut busy) = (0, 0);
+    for _ in 0..150 {
+        let mut raw = Raw::connect(&d);
+        raw.0
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let _ = wire::write_frame_sync(
+            &mut raw.0,
+            json!({"id": 1, "call": "hello", "args": {"protocol": 1}})
+                .to_string()
+                .as_bytes(),
+        );
+        let body = wire::read_frame_sync(&mut raw.0)
+            .expect("an answer, not a hang")
+            .expect("an answer, not a silent close");
+        let r: Reply = serde_json::from_slice(&body).unwrap();
+        match r.error {
+            None => ok += 1,
+            Some(e) => {
+                assert_eq!(e.name, "ERROR_BUSY", "{}", e.message);
+                busy += 1;
+            }
+        }
+        conns.push(raw);
+    }
+    assert!(ok >= 8 && busy > 0, "{ok} served, {busy} busy");
+    assert!(d.log().contains("open-files limit is low"), "{}", d.log());
+}
+
+// --- finding 11: pool names that look alike are one name, or refused ---
+
+#[test]
+fn look_alike_pool_names_are_refused_or_folded_to_one() {
+    let d = Daemon::start();
+    let mut c = d.client();
+    let create = |c: &mut Client, name: &str, action| {
+        c.call_value(Call::CreateMediaPool {
+            name: name.into(),
+            media_type: None,
+            action,
+            security: None,
+        })
+    };
+    let made = create(&mut c, "\\ΟΣ", CreateDisposition::CreateNew).unwrap();
+    // Case folding, final sigma included: one pool, whichever way it is written.
+    for same in ["\\ος", "\\οσ", "\\Οσ"] {
+        let again = create(&mut c, same, CreateDisposition::OpenExisting).unwrap();
+        assert_eq!(again["id"], made["id"], "{same}");
+        let dup = create(&mut c, same, CreateDisposition::CreateNew).unwrap_err();
+        assert_eq!(dup.name, "ERROR_ALREADY_EXISTS", "{same}");
+    }
+    // Invisible and bidirectional characters: refused, nothing created.
+    let cases = [
+        "\\Back\u{200B}up",
+        "\\Backup\u{202E}",
+        "\\\u{2066}Backup\u{2069}",
+        "\\Back\u{00AD}up",
+        "\\\u{FEFF}Backup",
+        "\\Backup\u{200D}",
+    ];
+    for name in cases {
+        let e = create(&mut c, name, CreateDisposition::OpenAlways).unwrap_err();
+        assert_eq!(
+            (e.name.as_str(), e.code),
+            ("ERROR_INVALID_NAME", 123),
+            "{name:?}"
+        );
+        assert!(
+            e.message.contains("invisible or bidirectional"),
+            "{}",
+            e.message
+        );
+    }
+    let top: Value = c
+        .call_value(Call::Enumerate {
+            container: None,
+            object_type: reel::daemon::wire::ObjectType::MediaPool,
+            root_pool: false,
+        })
+        .unwrap();
+    let names: Vec<String> = top["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| {
+            let id = id.as_str().unwrap().parse().unwrap();
+            c.call_value(Call::GetMediaPoolName { id }).unwrap()["name"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert!(!names.iter().any(|n| n.contains("ackup")), "{names:?}");
 }

@@ -2,13 +2,18 @@
 
 mod daemon;
 mod discover;
+mod docs;
 mod fuzz_corpus;
 mod harden;
 mod media;
+mod messages;
 mod moves;
+mod mtx;
+mod pool_update;
 mod pools;
 mod quirks;
 mod shell;
 mod short_reply;
+mod sim_prevent;
 mod tech;
 mod util;

@@ -139,8 +139,12 @@ pub mod daemon {
         pub db: PathBuf,
         /// The simulated library it serves.
         pub layout: PathBuf,
+        /// Its `RUST_LOG` (`warn` unless a test reads the info lines).
+        pub rust_log: String,
         /// More `reel serve` arguments, used from the next (re)start.
         pub extra_args: Vec<String>,
+        /// A command the daemon runs under (`prlimit …`), empty for none.
+        pub prefix: Vec<String>,
         _tmp: Option<tempfile::TempDir>,
     }
 
@@ -164,14 +168,28 @@ pub mod daemon {
 
         /// Starts a daemon with its files in `tmp`, serving the simulated library `layout`.
         pub fn start_with(tmp: tempfile::TempDir, layout: PathBuf) -> Daemon {
+            Daemon::start_custom(tmp, layout, &[], &[])
+        }
+
+        /// Starts a daemon under `prefix` (a program and its args, e.g. `prlimit …`) with more
+        /// `reel serve` options.
+        pub fn start_custom(
+            tmp: tempfile::TempDir,
+            layout: PathBuf,
+            prefix: &[&str],
+            extra: &[&str],
+        ) -> Daemon {
             let dir = tmp.path().to_path_buf();
             let mut d = Daemon {
                 child: None,
                 socket: dir.join("reel.sock"),
                 db: dir.join("pools.db"),
+                prefix: prefix.iter().map(|s| s.to_string()).collect(),
+
                 layout,
-                extra_args: Vec::new(),
+                extra_args: extra.iter().map(|s| s.to_string()).collect(),
                 dir,
+                rust_log: "warn".into(),
                 _tmp: Some(tmp),
             };
             d.restart();
@@ -181,7 +199,14 @@ pub mod daemon {
         /// The command line that starts this daemon (socket group `nogroup`, so the test
         /// users, all in group 65534, can connect).
         pub fn command(&self) -> Command {
-            let mut cmd = Command::new(REEL);
+            let mut cmd = match self.prefix.split_first() {
+                Some((program, args)) => {
+                    let mut c = Command::new(program);
+                    c.args(args).arg(REEL);
+                    c
+                }
+                None => Command::new(REEL),
+            };
             cmd.arg("serve")
                 .arg("--sim")
                 .arg(&self.layout)
@@ -192,7 +217,7 @@ pub mod daemon {
                 .arg("--socket-group")
                 .arg("nogroup")
                 .args(&self.extra_args)
-                .env("RUST_LOG", "warn")
+                .env("RUST_LOG", &self.rust_log)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(self.log_file());
@@ -213,6 +238,25 @@ pub mod daemon {
         /// What the daemon wrote on stderr so far.
         pub fn log(&self) -> String {
             fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default()
+        }
+
+        /// Starts a daemon in a fresh temp dir logging at `filter` (e.g. `info`).
+        pub fn start_logging(filter: &str) -> Daemon {
+            let tmp = open_tempdir();
+            let dir = tmp.path().to_path_buf();
+            let mut d = Daemon {
+                child: None,
+                socket: dir.join("reel.sock"),
+                db: dir.join("pools.db"),
+                layout: default_layout(),
+                extra_args: Vec::new(),
+                prefix: Vec::new(),
+                dir,
+                rust_log: filter.into(),
+                _tmp: Some(tmp),
+            };
+            d.restart();
+            d
         }
 
         /// Starts (again) on the same files and waits until it serves.
@@ -405,6 +449,12 @@ pub mod daemon {
                     self.stdout, self.stderr
                 )
             })
+        }
+
+        /// Panics unless the exit code is `code`.
+        pub fn expect_code(&self, code: i32) -> &Self {
+            assert_eq!(self.code, code, "exit code\n{self:?}");
+            self
         }
 
         /// Asserts success and returns the JSON document.

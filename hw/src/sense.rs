@@ -98,6 +98,16 @@ pub enum SenseFormat {
     Descriptor,
 }
 
+/// `fixed` or `descriptor`, as SPC names the formats.
+impl std::fmt::Display for SenseFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SenseFormat::Fixed => "fixed",
+            SenseFormat::Descriptor => "descriptor",
+        })
+    }
+}
+
 /// The sense-key-specific field pointer (ILLEGAL REQUEST): which byte, and optionally which bit,
 /// of the CDB or the parameter list the device refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -210,7 +220,7 @@ pub enum SenseError {
     #[error("no sense data")]
     Empty,
     /// Too short to hold even the sense key.
-    #[error("sense data too short: {len} bytes, the {format:?} format needs at least {needed}")]
+    #[error("sense data too short: {len} bytes, the {format} format needs at least {needed}")]
     TooShort {
         /// The format the response code announced.
         format: SenseFormat,

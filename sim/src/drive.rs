@@ -169,6 +169,7 @@ impl State {
     }
 
     fn drive_prevent(&mut self, initiator: u32, d: usize, cdb: &[u8]) -> Result<usize, SimSense> {
+        let initiator = self.prevent_holder(initiator);
         let p = &mut self.drive_mut(d).prevent;
         match cdb[4] & 0x03 {
             0 => p.retain(|&i| i != initiator),

@@ -167,6 +167,18 @@ impl SimLibrary {
         }
     }
 
+    /// A new initiator whose PREVENT MEDIUM REMOVAL is held by `port`'s initiator: it lasts
+    /// while `port` lives, whatever becomes of this source (the socket server's host port).
+    pub fn source_on_port(&self, port: &SimSource) -> SimSource {
+        let id = lock(&self.shared.state).register_initiator_on_port(port.initiator.id);
+        SimSource {
+            initiator: Arc::new(Initiator {
+                library: self.clone(),
+                id,
+            }),
+        }
+    }
+
     pub(crate) fn with_state<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
         f(&mut lock(&self.shared.state))
     }

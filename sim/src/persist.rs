@@ -65,6 +65,32 @@ fn identity(st: &State) -> (String, [(u16, u16); 4], Vec<String>) {
     (c.serial.clone(), elements, serials)
 }
 
+/// A library's identity in words: `changer SIMLIB0001: storage 1000-1023, import/export 10,
+/// drives 500-501 (SIMDRV0001, SIMDRV0002)`.
+fn describe(serial: &str, elements: &[(u16, u16); 4], drives: &[String]) -> String {
+    let mut parts = Vec::new();
+    for (kind, (first, count)) in ElementKind::ALL.iter().zip(elements) {
+        let name = match kind {
+            ElementKind::Transport => "transport",
+            ElementKind::Storage => "storage",
+            ElementKind::ImportExport => "import/export",
+            ElementKind::DataTransfer => "drives",
+        };
+        let range = match count {
+            0 => "none".to_owned(),
+            1 => first.to_string(),
+            n => format!("{first}-{}", u32::from(*first) + u32::from(*n) - 1),
+        };
+        parts.push(format!("{name} {range}"));
+    }
+    let serials = if drives.is_empty() {
+        "no drive serials".to_owned()
+    } else {
+        format!("drive serials {}", drives.join(", "))
+    };
+    format!("changer {serial}: {}, {serials}", parts.join(", "))
+}
+
 /// Writes the state of `st` to `path` atomically.
 pub(crate) fn save(st: &State, path: &Path) -> std::io::Result<()> {
     let (changer_serial, elements, drive_serials) = identity(st);
@@ -155,14 +181,18 @@ pub(crate) fn load(st: &mut State, path: &Path) -> Result<(), SimError> {
         ))
     })?;
     if f.format != FORMAT {
-        return Err(bad(format!("format {:?}, expected {FORMAT:?}", f.format)));
+        return Err(bad(format!(
+            "format \"{}\", this reel-sim writes \"{FORMAT}\"; remove the state file to start from the layout",
+            f.format
+        )));
     }
     let (serial, elements, drives) = identity(st);
     let layout_file = st.layout().file.clone();
     if f.changer_serial != serial || f.elements != elements || f.drive_serials != drives {
         return Err(bad(format!(
-            "written for another library (changer {}, elements {:?}, drives {:?}), not for layout {layout_file} (changer {serial}, elements {elements:?}, drives {drives:?}); remove the state file or use the layout it was written for",
-            f.changer_serial, f.elements, f.drive_serials
+            "written for another library ({}), not for layout {layout_file} ({}); remove the state file or use the layout it was written for",
+            describe(&f.changer_serial, &f.elements, &f.drive_serials),
+            describe(&serial, &elements, &drives),
         )));
     }
     if f.drives.len() != st.layout().drives.len() {

@@ -1,8 +1,12 @@
 //! `reel-sim serve`: the library served on a Unix socket, one initiator per connection.
 //!
 //! The framing is in [`crate::wire`]. Each connection gets its own thread and its own
-//! initiator (unit attentions, PREVENT MEDIUM REMOVAL); malformed input closes only that
-//! connection.
+//! initiator (unit attentions); malformed input closes only that connection.
+//!
+//! PREVENT MEDIUM REMOVAL is held by the server's one host port, not by the connection: on a
+//! real host the I_T nexus outlives the process that sent PREVENT (`reel lock` exits, the door
+//! stays shut), so a connection's PREVENT lasts until an ALLOW from any connection, or until
+//! the server stops — exactly as in-process, where the source outlives the command.
 
 use std::collections::HashMap;
 use std::io::ErrorKind;
@@ -13,7 +17,7 @@ use std::time::Duration;
 
 use reel_hw::{DataDirection, DeviceSource, Transport};
 
-use crate::library::{SimLibrary, SimTransport};
+use crate::library::{SimLibrary, SimSource, SimTransport};
 use crate::wire::{
     read_frame, write_frame, ControlReply, ControlRequest, Direction, Reply, Request, WireDevice,
 };
@@ -43,6 +47,8 @@ pub struct Server {
     listener: UnixListener,
     path: PathBuf,
     library: SimLibrary,
+    /// The host port whose PREVENT MEDIUM REMOVAL every connection shares.
+    host: SimSource,
 }
 
 impl Server {
@@ -81,10 +87,12 @@ impl Server {
             path: shown,
             source,
         })?;
+        let host = library.source();
         Ok(Server {
             listener,
             path: path.to_path_buf(),
             library,
+            host,
         })
     }
 
@@ -102,9 +110,10 @@ impl Server {
             match self.listener.accept() {
                 Ok((stream, _)) => {
                     let lib = self.library.clone();
+                    let host = self.host.clone();
                     std::thread::Builder::new()
                         .name("reel-sim-conn".into())
-                        .spawn(move || serve_connection(&lib, stream))?;
+                        .spawn(move || serve_connection_on(&lib, &host, stream))?;
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
@@ -130,9 +139,20 @@ pub fn remove_socket(path: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Serves one connection until it closes or sends something malformed.
-pub fn serve_connection(library: &SimLibrary, mut stream: UnixStream) {
-    let mut source = library.source();
+/// Serves one connection until it closes or sends something malformed; its PREVENT MEDIUM
+/// REMOVAL is its own and ends with it (a connection without a host port).
+pub fn serve_connection(library: &SimLibrary, stream: UnixStream) {
+    let source = library.source();
+    serve_with(library, source, stream);
+}
+
+/// Serves one connection whose PREVENT MEDIUM REMOVAL is held by `host`'s port.
+pub fn serve_connection_on(library: &SimLibrary, host: &SimSource, stream: UnixStream) {
+    let source = library.source_on_port(host);
+    serve_with(library, source, stream);
+}
+
+fn serve_with(library: &SimLibrary, mut source: SimSource, mut stream: UnixStream) {
     let mut open: HashMap<String, SimTransport> = HashMap::new();
     let mut data_in: Vec<u8> = Vec::new();
     loop {

@@ -76,6 +76,8 @@ struct DevUa {
 #[derive(Debug, Clone)]
 struct InitiatorState {
     id: u32,
+    /// Who holds this initiator's PREVENT MEDIUM REMOVAL: itself, or a host port.
+    port: u32,
     changer: DevUa,
     drives: Vec<DevUa>,
 }
@@ -338,8 +340,17 @@ impl State {
         !self.prevent.is_empty()
     }
 
+    /// The initiator that holds `initiator`'s PREVENT MEDIUM REMOVAL (itself or its port).
+    pub fn prevent_holder(&self, initiator: u32) -> u32 {
+        self.initiators
+            .iter()
+            .find(|i| i.id == initiator)
+            .map_or(initiator, |i| i.port)
+    }
+
     /// PREVENT (`prevent`) or ALLOW MEDIUM REMOVAL on the changer for `initiator`.
     pub fn set_prevent(&mut self, initiator: u32, prevent: bool) {
+        let initiator = self.prevent_holder(initiator);
         if !prevent {
             self.prevent.retain(|&p| p != initiator);
         } else if !self.prevent.contains(&initiator) {
@@ -393,6 +404,11 @@ impl State {
 
     /// A new initiator, with a power-on unit attention pending on every device.
     pub fn register_initiator(&mut self) -> u32 {
+        self.register_initiator_on_port(self.next_initiator)
+    }
+
+    /// Registers an initiator whose PREVENT MEDIUM REMOVAL is held by initiator `port`.
+    pub fn register_initiator_on_port(&mut self, port: u32) -> u32 {
         let id = self.next_initiator;
         self.next_initiator += 1;
         let changer = DevUa {
@@ -409,6 +425,7 @@ impl State {
             .collect();
         self.initiators.push(InitiatorState {
             id,
+            port,
             changer,
             drives,
         });

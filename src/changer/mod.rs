@@ -605,6 +605,7 @@ impl<T: Transport> Changer<T> {
                 for d in &mut ids {
                     if let Some(t) = tags.remove(&d.address) {
                         d.primary_tag = t.primary_tag;
+                        d.primary_tag_bytes = t.primary_tag_bytes;
                         d.alternate_tag = t.alternate_tag;
                     }
                 }

@@ -47,10 +47,21 @@ pub enum Command {
     Unlock(LockArgs),
     /// Exchange cartridges with EXCHANGE MEDIUM: SRC's to DST1, DST1's to DST2 (default SRC).
     Exchange(ExchangeArgs),
+    /// mtx's dialect, byte for byte (`reel mtx -f /dev/sg3 status`); `reel mtx --install-link
+    /// DIR` creates DIR/mtx, which runs the same front.
+    Mtx(MtxArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
     /// Write one man page per command into DIR.
     Man(ManArgs),
+}
+
+/// `reel mtx [ARGS…]`: everything after `mtx` is mtx's command line.
+#[derive(Debug, Args)]
+pub struct MtxArgs {
+    /// mtx's arguments (`-f DEV status`, `load 3 0`, …), or `--install-link DIR`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+    pub args: Vec<std::ffi::OsString>,
 }
 
 /// `reel completions SHELL`.
@@ -180,6 +191,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "GROUP")]
     pub admin_group: Option<String>,
 
+    /// The daemon prints no document: the global --json is accepted and hidden here.
+    #[arg(long, hide = true)]
+    pub json: bool,
+
     /// Most objects (libraries, pools, media, sides, logical media) the database may hold;
     /// past it, calls that add one fail with ERROR_DATABASE_FULL.
     #[arg(long, value_name = "N")]
@@ -192,6 +207,18 @@ pub struct ServeArgs {
     /// Keep Import media that leave the library (NtmsMediaPoolPolicy KEEPOFFLINEIMPORT).
     #[arg(long)]
     pub keep_offline_import: bool,
+
+    /// Connections served at once (lowered to fit the open-files limit).
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub max_connections: usize,
+
+    /// Connections one user may hold at once (root and the admin group are exempt).
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub max_connections_per_user: usize,
+
+    /// Seconds one reply may take to be written before a client that does not read is cut off.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub write_timeout: u64,
 
     #[command(flatten)]
     pub devices: DeviceChoice,
@@ -229,9 +256,12 @@ pub enum PoolCommand {
     /// List the children of NAME, or the top-level pools.
     List(PoolListArgs),
     /// Show every field of one pool.
-    Show(PoolNameArgs),
+    Show(PoolShowArgs),
     /// Delete an empty pool.
-    Delete(PoolNameArgs),
+    Delete(PoolDeleteArgs),
+    /// Change a pool's description, media type, policies, allocation limit or name
+    /// (SetNtmsObjectInformation).
+    Update(PoolUpdateArgs),
     /// Show, or replace, a pool's access list.
     Security(PoolSecurityArgs),
 }
@@ -250,7 +280,7 @@ pub enum CreateAction {
 /// `reel pool create`.
 #[derive(Debug, Args)]
 pub struct PoolCreateArgs {
-    /// Full pool path, e.g. `\MyApp\Pool1`.
+    /// Full pool path, quoted for the shell: `'\MyApp\Pool1'`.
     pub name: String,
     /// Media type name or id; none makes a pool that holds only pools.
     #[arg(long, value_name = "TYPE")]
@@ -258,7 +288,8 @@ pub struct PoolCreateArgs {
     /// open-existing, open-always or create-new.
     #[arg(long, value_enum, default_value = "create-new")]
     pub action: CreateAction,
-    /// Allow entry `uid:N:RIGHTS`, `gid:N:RIGHTS` or `everyone:RIGHTS` (repeatable).
+    /// Allow entry `uid:N:RIGHTS`, `gid:N:RIGHTS`, `user:NAME:RIGHTS`, `group:NAME:RIGHTS` or
+    /// `everyone:RIGHTS` (repeatable).
     #[arg(long, value_name = "ACE")]
     pub allow: Vec<String>,
     /// Deny entry, same form as --allow (repeatable).
@@ -277,11 +308,67 @@ pub struct PoolListArgs {
     pub client: ClientArgs,
 }
 
-/// `reel pool show` / `reel pool delete`.
+/// `reel pool show`.
 #[derive(Debug, Args)]
-pub struct PoolNameArgs {
-    /// Full pool path (`\` alone is the root pool for `show`).
+pub struct PoolShowArgs {
+    /// Full pool path, quoted for the shell (`'\App\Pool'`); `\` alone is the root pool.
     pub name: String,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `reel pool delete`.
+#[derive(Debug, Args)]
+pub struct PoolDeleteArgs {
+    /// Full path of the pool to delete, quoted for the shell (`'\App\Pool'`); it must hold
+    /// no media and no pools.
+    pub name: String,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// Where a pool allocates from (`--allocation-policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AllocationPolicy {
+    /// Only the pool's own media.
+    PoolOnly,
+    /// The pool's media, then the Free pool of its type (ALLOCATE_FROMSCRATCH).
+    FromScratch,
+}
+
+/// Where deallocated media go (`--deallocation-policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DeallocationPolicy {
+    /// They stay in the pool.
+    StayInPool,
+    /// They return to the Free pool (DEALLOCATE_TOSCRATCH).
+    ToScratch,
+}
+
+/// `reel pool update`.
+#[derive(Debug, Args)]
+pub struct PoolUpdateArgs {
+    /// Full pool path, quoted for the shell (`'\App\Pool'`).
+    pub name: String,
+    /// New description (at most 126 characters).
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// New media type (name or id), or `none` for a pool that holds pools; only while the pool
+    /// holds no media and no pools.
+    #[arg(long, value_name = "TYPE")]
+    pub media_type: Option<String>,
+    /// Allocations before a side is decommissioned; 0 = unlimited.
+    #[arg(long, value_name = "N")]
+    pub max_allocates: Option<u32>,
+    /// pool-only or from-scratch.
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub allocation_policy: Option<AllocationPolicy>,
+    /// stay-in-pool or to-scratch.
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub deallocation_policy: Option<DeallocationPolicy>,
+    /// New last component of the name; the pool stays under its parent.
+    #[arg(long, value_name = "NEW_NAME")]
+    pub rename: Option<String>,
     #[command(flatten)]
     pub client: ClientArgs,
 }

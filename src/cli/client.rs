@@ -34,15 +34,83 @@ pub(super) fn connect(args: &ClientArgs) -> Result<Client, Failure> {
     Ok(Client::connect(&args.socket, "reel-cli")?)
 }
 
-/// Parses `uid:N:RIGHTS`, `gid:N:RIGHTS` or `everyone:RIGHTS` with the pool's one ACE grammar
-/// ([`pool::Ace::parse`]); a bad entry is bad usage.
+/// Account names as the client's system knows them (cli.md: `user:NAME`, `group:NAME` are
+/// resolved by the client); a test passes its own table.
+pub(super) trait Accounts {
+    /// The uid of user `name`.
+    fn uid(&self, name: &str) -> Option<u32>;
+    /// The gid of group `name`.
+    fn gid(&self, name: &str) -> Option<u32>;
+}
+
+/// The system's account database (NSS).
+pub(super) struct SystemAccounts;
+
+impl Accounts for SystemAccounts {
+    fn uid(&self, name: &str) -> Option<u32> {
+        nix::unistd::User::from_name(name)
+            .ok()
+            .flatten()
+            .map(|u| u.uid.as_raw())
+    }
+    fn gid(&self, name: &str) -> Option<u32> {
+        nix::unistd::Group::from_name(name)
+            .ok()
+            .flatten()
+            .map(|g| g.gid.as_raw())
+    }
+}
+
+/// Parses `uid:N:RIGHTS`, `gid:N:RIGHTS`, `user:NAME:RIGHTS`, `group:NAME:RIGHTS` or
+/// `everyone:RIGHTS`: names become numbers here, so the daemon only ever sees uid:N and gid:N,
+/// and the rest is the pool's one ACE grammar ([`pool::Ace::parse`]); a bad entry is bad usage.
 fn parse_ace(kind: AceKind, text: &str) -> Result<WireAce, Failure> {
-    let ace = pool::Ace::parse(kind, text).map_err(|e| {
+    parse_ace_with(kind, text, &SystemAccounts)
+}
+
+fn parse_ace_with(kind: AceKind, text: &str, accounts: &dyn Accounts) -> Result<WireAce, Failure> {
+    let bad = |why: &dyn std::fmt::Display| {
         Failure::usage(format!(
-            "bad ACE `{text}`: {e} (write uid:N:RIGHTS, gid:N:RIGHTS or everyone:RIGHTS; \
-             RIGHTS is a comma list of use, modify, control, read-control, write-dac, or all)"
+            "bad ACE `{text}`: {why} (write uid:N:RIGHTS, gid:N:RIGHTS, user:NAME:RIGHTS, \
+             group:NAME:RIGHTS or everyone:RIGHTS; RIGHTS is a comma list of use, modify, \
+             control, read-control, write-dac, or all)"
         ))
-    })?;
+    };
+    let numeric = match text.split_once(':') {
+        Some((k @ ("user" | "group"), rest)) => {
+            let (name, rights) = rest.split_once(':').ok_or_else(|| bad(&"no rights"))?;
+            if name.is_empty() {
+                return Err(bad(&format!("no {k} name")));
+            }
+            let id = if k == "user" {
+                accounts.uid(name).map(|n| format!("uid:{n}"))
+            } else {
+                accounts.gid(name).map(|n| format!("gid:{n}"))
+            };
+            let id = id.ok_or_else(|| {
+                Failure::usage(format!(
+                    "bad ACE `{text}`: this system has no {k} named `{name}` (check with \
+                     `getent {}`)",
+                    if k == "user" { "passwd" } else { "group" }
+                ))
+            })?;
+            format!("{id}:{rights}")
+        }
+        // `gid:tape:use`: a name where a number belongs.
+        Some((k @ ("uid" | "gid"), rest)) => {
+            if let Some((n, rights)) = rest.split_once(':') {
+                if !n.is_empty() && !n.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+                    let named = if k == "uid" { "user" } else { "group" };
+                    return Err(bad(&format!(
+                        "`{n}` is a name, not a number: write {named}:{n}:{rights}"
+                    )));
+                }
+            }
+            text.to_owned()
+        }
+        _ => text.to_owned(),
+    };
+    let ace = pool::Ace::parse(kind, &numeric).map_err(|e| bad(&e))?;
     Ok(WireAce::from(ace))
 }
 
@@ -98,13 +166,33 @@ pub(super) fn resolve(
             )
         });
     }
-    let opened: Created = client.call(Call::CreateMediaPool {
-        name: rooted(name),
-        media_type: None,
-        action: CreateDisposition::OpenExisting,
-        security: None,
-    })?;
+    let opened: Created = client
+        .call(Call::CreateMediaPool {
+            name: rooted(name),
+            media_type: None,
+            action: CreateDisposition::OpenExisting,
+            security: None,
+        })
+        .map_err(|s| {
+            let mut f = Failure::from(s);
+            if f.code == 4312 {
+                f.message.push_str(&unquoted_hint(name));
+            }
+            f
+        })?;
     Ok(opened.id)
+}
+
+/// For a pool that was not found: a shell eats unquoted backslashes (`\Backup\Weekly` arrives
+/// as `BackupWeekly`), so a NAME without any `\` gets a hint to quote it.
+fn unquoted_hint(name: &str) -> String {
+    if name.contains('\\') {
+        return String::new();
+    }
+    format!(
+        " (`{name}` has no backslash: the shell removes unquoted ones, so write the path in \
+         single quotes, e.g. '\\Backup\\Weekly')"
+    )
 }
 
 /// `reel library`.
@@ -229,6 +317,7 @@ pub fn pool(cmd: PoolCommand, json: bool) -> Result<(), Failure> {
         PoolCommand::Show(a) => show(a, json),
         PoolCommand::Delete(a) => delete(a, json),
         PoolCommand::Security(a) => security(a, json),
+        PoolCommand::Update(a) => update(a, json),
     }
 }
 
@@ -240,12 +329,24 @@ fn create(a: PoolCreateArgs, json: bool) -> Result<(), Failure> {
         CreateAction::CreateNew => CreateDisposition::CreateNew,
     };
     let mut client = connect(&a.client)?;
-    let made: Created = client.call(Call::CreateMediaPool {
-        name: rooted(&a.name),
-        media_type: a.media_type,
-        action,
-        security,
-    })?;
+    let made: Created = client
+        .call(Call::CreateMediaPool {
+            name: rooted(&a.name),
+            media_type: a.media_type,
+            action,
+            security,
+        })
+        .map_err(|s| {
+            let mut f = Failure::from(s);
+            if f.code == 183 && a.action == CreateAction::CreateNew {
+                f.message
+                    .push_str("; to open the existing pool instead, add --action open-always");
+            }
+            if f.code == 4312 {
+                f.message.push_str(&unquoted_hint(&a.name));
+            }
+            f
+        })?;
     if json {
         return print_json(&json!({"pool": {
             "id": made.id, "name": made.name, "media_type": made.media_type,
@@ -307,7 +408,7 @@ fn list(a: PoolListArgs, json: bool) -> Result<(), Failure> {
     table(&["NAME", "TYPE", "MEDIA TYPE", "ID"], rows)
 }
 
-fn show(a: PoolNameArgs, json: bool) -> Result<(), Failure> {
+fn show(a: PoolShowArgs, json: bool) -> Result<(), Failure> {
     let mut client = connect(&a.client)?;
     let id = resolve(&mut client, &a.name, true)?;
     let info: Value = client.call(Call::GetPoolInformation { id })?;
@@ -316,6 +417,15 @@ fn show(a: PoolNameArgs, json: bool) -> Result<(), Failure> {
     }
     let p: PoolInfo = serde_json::from_value(info).map_err(io::Error::from)?;
     let none = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+    // The parent by its path; a top-level pool's parent is the root pool `\`.
+    let parent = match p.parent {
+        _ if p.kind == pool::PoolKind::Root => "-".to_owned(),
+        None => "\\ (the root pool)".to_owned(),
+        Some(parent) => client
+            .call::<reel::daemon::wire::PoolName>(Call::GetMediaPoolName { id: parent })
+            .map(|n| n.name)
+            .unwrap_or_else(|_| parent.to_string()),
+    };
     let rows = [
         ("name", p.name.clone()),
         ("id", p.id.to_string()),
@@ -324,7 +434,7 @@ fn show(a: PoolNameArgs, json: bool) -> Result<(), Failure> {
             "media type",
             none(p.media_type.map(|t| t.name().to_owned())),
         ),
-        ("parent", none(p.parent.map(|u| u.to_string()))),
+        ("parent", parent),
         ("description", p.description.clone()),
         (
             "allocation",
@@ -353,7 +463,7 @@ fn show(a: PoolNameArgs, json: bool) -> Result<(), Failure> {
         ("physical media", p.physical_media.to_string()),
         ("logical media", p.logical_media.to_string()),
         ("child pools", p.child_pools.to_string()),
-        ("owner", format!("uid {}", p.owner.uid)),
+        ("owner", account(p.owner.uid, true)),
     ];
     let mut out = io::stdout().lock();
     for (k, v) in rows {
@@ -362,7 +472,7 @@ fn show(a: PoolNameArgs, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-fn delete(a: PoolNameArgs, json: bool) -> Result<(), Failure> {
+fn delete(a: PoolDeleteArgs, json: bool) -> Result<(), Failure> {
     let mut client = connect(&a.client)?;
     let id = resolve(&mut client, &a.name, false)?;
     let name = client
@@ -390,7 +500,7 @@ fn security(a: PoolSecurityArgs, json: bool) -> Result<(), Failure> {
     }
     let mut out = io::stdout().lock();
     if let Some(o) = sec.owner {
-        writeln!(out, "owner: uid {}", o.uid)?;
+        writeln!(out, "owner: {}", account(o.uid, true))?;
     }
     drop(out);
     let rows = sec
@@ -401,10 +511,136 @@ fn security(a: PoolSecurityArgs, json: bool) -> Result<(), Failure> {
                 AceKind::Allow => "allow",
                 AceKind::Deny => "deny",
             };
-            vec![kind.to_owned(), e.who.clone(), e.rights.join(",")]
+            vec![kind.to_owned(), who_named(&e.who), e.rights.join(",")]
         })
         .collect();
     table(&["KIND", "WHO", "RIGHTS"], rows)
+}
+
+/// `uid 1000 (alice)`, or `uid 1000` for a number with no account here.
+fn account(id: u32, user: bool) -> String {
+    let name = if user {
+        nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(id))
+            .ok()
+            .flatten()
+            .map(|u| u.name)
+    } else {
+        nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(id))
+            .ok()
+            .flatten()
+            .map(|g| g.name)
+    };
+    let kind = if user { "uid" } else { "gid" };
+    match name {
+        Some(n) => format!("{kind} {id} ({n})"),
+        None => format!("{kind} {id}"),
+    }
+}
+
+/// An ACE's `who` with the account name this system gives it: `gid:26 (tape)`.
+fn who_named(who: &str) -> String {
+    let named = match who.split_once(':') {
+        Some(("uid", n)) => n.parse().ok().map(|n| account(n, true)),
+        Some(("gid", n)) => n.parse().ok().map(|n| account(n, false)),
+        _ => None,
+    };
+    match named.as_deref().and_then(|a| a.split_once(" (")) {
+        Some((_, name)) => format!("{who} ({name}"),
+        None => who.to_owned(),
+    }
+}
+
+/// `reel pool update`: the pool's current information with the flags given changed, through
+/// `set_pool_information` (SetNtmsObjectInformation), then the pool as it now is.
+fn update(a: PoolUpdateArgs, json: bool) -> Result<(), Failure> {
+    let nothing = a.description.is_none()
+        && a.media_type.is_none()
+        && a.max_allocates.is_none()
+        && a.allocation_policy.is_none()
+        && a.deallocation_policy.is_none()
+        && a.rename.is_none();
+    if nothing {
+        return Err(Failure::usage(
+            "nothing to change: give --description, --media-type, --max-allocates, \
+             --allocation-policy, --deallocation-policy or --rename",
+        ));
+    }
+    let media_type = match a.media_type.as_deref() {
+        None => None,
+        Some("none") => Some(None),
+        Some(t) => match reel::media::MediaTypeRef::parse(t).resolve() {
+            Some(mt) => Some(Some(reel::media::MediaTypeRef::from(mt))),
+            None => {
+                return Err(Failure::rsm(
+                    Win32Code::ERROR_INVALID_MEDIA,
+                    format!(
+                        "{t} is not a media type; `reel media-types` lists the types this \
+                         library uses, `none` makes a pool that holds pools"
+                    ),
+                ))
+            }
+        },
+    };
+    let mut client = connect(&a.client)?;
+    let id = resolve(&mut client, &a.name, false)?;
+    let p: PoolInfo = client.call(Call::GetPoolInformation { id })?;
+    let mut info = p.to_update();
+    if let Some(name) = &a.rename {
+        info.name.clone_from(name);
+    }
+    if let Some(d) = &a.description {
+        info.description.clone_from(d);
+    }
+    if let Some(t) = media_type {
+        info.media_type = t;
+    }
+    match a.allocation_policy {
+        Some(AllocationPolicy::FromScratch) => info.allocation_policy = 1,
+        Some(AllocationPolicy::PoolOnly) => info.allocation_policy = 0,
+        None => {}
+    }
+    match a.deallocation_policy {
+        Some(DeallocationPolicy::ToScratch) => info.deallocation_policy = 1,
+        Some(DeallocationPolicy::StayInPool) => info.deallocation_policy = 0,
+        None => {}
+    }
+    if let Some(n) = a.max_allocates {
+        info.max_allocates = n;
+    }
+    client.call::<Value>(Call::SetPoolInformation { id, info })?;
+    let now: Value = client.call(Call::GetPoolInformation { id })?;
+    if json {
+        return print_json(&json!({ "pool": now }));
+    }
+    let p: PoolInfo = serde_json::from_value(now).map_err(io::Error::from)?;
+    writeln!(
+        io::stdout().lock(),
+        "updated pool {} ({}): media type {}, {}, {}, max allocates {}{}",
+        p.name,
+        p.id,
+        p.media_type.map_or("none (holds pools)", |t| t.name()),
+        if p.allocation_policy & 1 != 0 {
+            "allocates from scratch"
+        } else {
+            "allocates from the pool only"
+        },
+        if p.deallocation_policy & 1 != 0 {
+            "deallocates to scratch"
+        } else {
+            "deallocated media stay"
+        },
+        if p.max_allocates == 0 {
+            "unlimited".to_owned()
+        } else {
+            p.max_allocates.to_string()
+        },
+        if p.description.is_empty() {
+            String::new()
+        } else {
+            format!(", description \"{}\"", p.description)
+        },
+    )?;
+    Ok(())
 }
 
 /// An aligned table on stdout.

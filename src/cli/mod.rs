@@ -8,6 +8,7 @@ mod devices;
 mod discover;
 mod media;
 mod moves;
+mod mtx;
 mod output;
 mod serve;
 mod shell;
@@ -24,12 +25,25 @@ pub use output::Failure;
 
 /// Parses the command line, runs the command and decides the exit status.
 pub fn main() -> ExitCode {
+    // cli.md: an empty REEL_SOCKET means unset (the default socket), not an empty path.
+    if std::env::var_os("REEL_SOCKET").is_some_and(|v| v.is_empty()) {
+        std::env::remove_var("REEL_SOCKET");
+    }
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // `reel mtx …` speaks mtx's dialect, `-f` and all: it is not parsed as reel's flags. Only
+    // `reel mtx --help` and `reel mtx --version` alone are reel's, as for every subcommand
+    // (`mtx --version` under the name mtx is mtx's).
+    if argv.get(1).is_some_and(|a| a == "mtx") && !mtx::is_reel_flag(&argv[2..]) {
+        return mtx::run(&argv[2..]);
+    }
     let json_wanted = argv.iter().any(|a| a == "--json");
     let cli = match Cli::try_parse_from(&argv) {
         Ok(cli) => cli,
         Err(e) => return usage_error(e, &argv, json_wanted),
     };
+    if let Command::Mtx(a) = &cli.command {
+        return mtx::run(&a.args);
+    }
     output::init_logging(cli.verbose);
     let json = cli.json;
     let result = run(cli);
@@ -60,6 +74,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Lock(a) => tech::lock(a, true, json),
         Command::Unlock(a) => tech::lock(a, false, json),
         Command::Exchange(a) => tech::exchange(a, json),
+        // Handled in `main` before logging is set up: mtx's output is its own.
+        Command::Mtx(_) => Ok(()),
         Command::Completions(a) => shell::completions(a),
         Command::Man(a) => shell::man(a, json),
     }

@@ -161,6 +161,24 @@ async fn serve(args: ServeArgs, discover: Box<dyn DeviceJobs>) -> Result<(), Fai
             }
         },
     };
+    config.exempt_gid = admin_gid;
+    config.max_connections_per_uid = args.max_connections_per_user.max(1);
+    config.write_timeout = std::time::Duration::from_secs(args.write_timeout.max(1));
+    // Every refusal must be an ERROR_BUSY reply: the connection limit fits under the
+    // open-files limit (raised to its hard limit first).
+    let fds = daemon::server::raise_fd_limit();
+    let fit = usize::try_from(fds)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(daemon::server::FDS_FOR_ITSELF)
+        .max(8);
+    config.max_connections = args.max_connections.clamp(1, fit);
+    if config.max_connections < args.max_connections {
+        warn!(
+            open_files = fds,
+            max_connections = config.max_connections,
+            "the open-files limit is low: serving fewer connections (raise LimitNOFILE)"
+        );
+    }
     // Signals first, so a SIGTERM during start-up is honoured.
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
@@ -218,8 +236,10 @@ async fn serve(args: ServeArgs, discover: Box<dyn DeviceJobs>) -> Result<(), Fai
 
     let (fail_tx, fail_rx) = tokio::sync::oneshot::channel::<Status>();
     let init = backend.clone();
-    tokio::task::spawn_blocking(move || {
-        if let Err(s) = init.initialize() {
+    let socket = args.socket.clone();
+    tokio::task::spawn_blocking(move || match init.initialize() {
+        Ok(()) => info!(socket = %socket.display(), "serving"),
+        Err(s) => {
             let _ = fail_tx.send(s);
         }
     });

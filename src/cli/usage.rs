@@ -106,7 +106,7 @@ mod tests {
             ),
             (
                 &["reel", "pool"],
-                "`reel pool` needs a command: one of create, list, show, delete, security \
+                "`reel pool` needs a command: one of create, list, show, delete, update, security \
                  (see `reel pool --help`)",
             ),
             (

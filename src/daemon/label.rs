@@ -174,7 +174,7 @@ fn label_in_drive<S: DeviceSource>(
             }
             other => {
                 return Err(format!(
-                    "drive {path} did not become ready for the label: {other:?}"
+                    "drive {path} did not become ready for the label: {other}"
                 ))
             }
         }

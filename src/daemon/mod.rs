@@ -5,11 +5,13 @@
 //! - [`peer`]: the caller's identity from the socket (`SO_PEERCRED` + `/proc` groups).
 //! - [`server`]: binding the socket, one task and one RSM session per connection, limits and
 //!   timeouts against hostile clients, clean shutdown.
+//! - [`audit`]: what each call changes, for the audit lines at info.
 //! - [`client`]: the blocking client the CLI, the tests and the benchmark use.
 //!
 //! What it is not: the pool rules (see [`crate::pool`]) or device access (see
 //! [`crate::discovery`]); the daemon only carries calls to them and serializes device work.
 
+pub mod audit;
 pub mod client;
 pub mod devices;
 pub mod label;

@@ -97,7 +97,12 @@ impl RsmBackend {
             }
             info!(
                 serial = %lib.serial,
-                media_types = ?lib.media_types,
+                media_types = %lib
+                    .media_types
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 added = report.added,
                 updated = report.updated,
                 offline = report.offline,

@@ -6,18 +6,19 @@
 //! pool unless the backend says the call is answered from memory ([`Backend::is_quick`]), so
 //! SQLite writes and SG_IO never stall the runtime.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::{self, ErrorKind};
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 use uuid::Uuid;
@@ -68,14 +69,43 @@ pub struct Config {
     pub frame_timeout: Duration,
     /// How long a connection may stay silent between requests.
     pub idle_timeout: Duration,
-    /// Connections served at once; more are refused with `ERROR_BUSY`.
+    /// Connections served at once; more are refused with `ERROR_BUSY`. The last
+    /// [`RESERVED_FOR_ADMINS`] of them are kept for root and the admin group.
     pub max_connections: usize,
+    /// Connections one uid may hold at once (root and the admin group are exempt).
+    pub max_connections_per_uid: usize,
+    /// Members of this group are exempt from the per-uid cap (the admin group).
+    pub exempt_gid: Option<u32>,
+    /// How long one reply may take to be written (a client that does not read is cut off).
+    pub write_timeout: Duration,
     /// How long shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
 }
 
+/// Connection slots only root and the admin group may take.
+pub const RESERVED_FOR_ADMINS: usize = 16;
+
+/// File descriptors the daemon keeps for itself beside its connections (database, devices,
+/// listener, logs, the runtime).
+pub const FDS_FOR_ITSELF: usize = 64;
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit and returns the soft limit now in force,
+/// so that the connection limit can be fitted under it (a refusal is then always an
+/// `ERROR_BUSY` reply, never an `EMFILE` that leaves a client hanging).
+pub fn raise_fd_limit() -> u64 {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return 1024;
+    };
+    if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+        return hard;
+    }
+    soft
+}
+
 impl Config {
-    /// Defaults for a socket path: group `tape`, 5 s per frame, 10 min idle, 1024 connections.
+    /// Defaults for a socket path: group `tape`, 5 s per frame, 10 min idle, 30 s per reply,
+    /// 1024 connections, 64 per uid.
     pub fn new(socket: impl Into<PathBuf>) -> Self {
         Config {
             socket: socket.into(),
@@ -83,6 +113,9 @@ impl Config {
             frame_timeout: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(600),
             max_connections: 1024,
+            max_connections_per_uid: 64,
+            exempt_gid: None,
+            write_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
         }
     }
@@ -235,31 +268,46 @@ pub async fn serve<B: Backend>(
     let listener = UnixListener::from_std(listener)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let slots = Arc::new(Semaphore::new(config.max_connections));
+    let per_uid: PerUid = Arc::default();
     let config = Arc::new(config);
     let mut tasks = JoinSet::new();
+    // One descriptor kept in reserve: at EMFILE it is given up for the moment it takes to
+    // accept the client and tell it ERROR_BUSY, instead of leaving it in the backlog.
+    let mut reserve = fs::File::open("/dev/null").ok();
     tokio::pin!(shutdown);
-    info!(socket = %path.display(), "serving");
+    // `serving` is logged once start-up has ended (`ready`); until then calls answer
+    // ERROR_NOT_READY.
+    info!(socket = %path.display(), "listening; not ready until start-up ends");
     loop {
         tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    match slots.clone().try_acquire_owned() {
-                        Ok(permit) => {
+                    match admit(&config, &slots, &per_uid, &stream) {
+                        Ok((who, permit)) => {
                             let (b, c, rx) = (backend.clone(), config.clone(), stop_rx.clone());
                             tasks.spawn(async move {
-                                connection(b, c, stream, rx).await;
+                                connection(b, c, stream, who, rx).await;
                                 drop(permit);
                             });
                         }
-                        Err(_) => {
-                            warn!("connection limit reached; refusing a client");
-                            tasks.spawn(refuse(stream));
+                        Err(status) => {
+                            tasks.spawn(refuse(stream, status, config.write_timeout));
                         }
                     }
                 }
+                Err(e) if matches!(e.raw_os_error(), Some(nix::libc::EMFILE | nix::libc::ENFILE)) => {
+                    warn!(error = %e, "out of file descriptors; refusing a client");
+                    drop(reserve.take());
+                    let next = tokio::time::timeout(Duration::from_millis(100), listener.accept());
+                    if let Ok(Ok((stream, _))) = next.await {
+                        let status = Status::busy("the daemon is out of file descriptors; try again");
+                        refuse(stream, status, Duration::from_secs(1)).await;
+                    }
+                    reserve = fs::File::open("/dev/null").ok();
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
                 Err(e) => {
-                    // EMFILE and friends: back off instead of spinning.
                     warn!(error = %e, "accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
@@ -282,10 +330,94 @@ pub async fn serve<B: Backend>(
     Ok(())
 }
 
-async fn refuse(stream: UnixStream) {
+/// Connections held per uid.
+type PerUid = Arc<Mutex<HashMap<u32, usize>>>;
+
+/// A connection slot, and the connection counted against its uid until dropped.
+struct Admitted {
+    _slot: OwnedSemaphorePermit,
+    uid: Option<(u32, PerUid)>,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        if let Some((uid, counts)) = self.uid.take() {
+            let mut counts = counts.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(n) = counts.get_mut(&uid) {
+                *n -= 1;
+                if *n == 0 {
+                    counts.remove(&uid);
+                }
+            }
+        }
+    }
+}
+
+/// Whether a new connection is served: the caller's identity, the global limit (its last
+/// slots kept for root and the admin group) and the per-uid cap (root and the admin group
+/// exempt). A refusal is the status to send.
+fn admit(
+    config: &Config,
+    slots: &Arc<Semaphore>,
+    per_uid: &PerUid,
+    stream: &UnixStream,
+) -> Result<(PeerIdentity, Admitted), Status> {
+    let who = peer::identify(stream).map_err(|e| {
+        // Fewer groups than the caller has could mean more rights: refuse, and say why.
+        warn!(error = %e, "cannot read the peer's credentials and groups; refusing");
+        Status::new(
+            Win32Code::ERROR_ACCESS_DENIED,
+            format!("the daemon cannot learn your identity and groups from the kernel ({e}); the connection is refused"),
+        )
+    })?;
+    let exempt = who.uid == 0 || config.exempt_gid.is_some_and(|g| who.gids.contains(&g));
+    let in_use = config.max_connections - slots.available_permits();
+    if !exempt
+        && in_use + RESERVED_FOR_ADMINS.min(config.max_connections / 2) >= config.max_connections
+    {
+        warn!(uid = who.uid, "connection limit reached; refusing a client");
+        return Err(Status::busy(
+            "the daemon serves as many connections as it may; try again",
+        ));
+    }
+    let Ok(slot) = slots.clone().try_acquire_owned() else {
+        warn!(uid = who.uid, "connection limit reached; refusing a client");
+        return Err(Status::busy(
+            "the daemon serves as many connections as it may; try again",
+        ));
+    };
+    if exempt {
+        return Ok((
+            who,
+            Admitted {
+                _slot: slot,
+                uid: None,
+            },
+        ));
+    }
+    let mut counts = per_uid.lock().unwrap_or_else(|p| p.into_inner());
+    let n = counts.entry(who.uid).or_default();
+    if *n >= config.max_connections_per_uid {
+        warn!(
+            uid = who.uid,
+            connections = *n,
+            "per-user connection cap reached; refusing"
+        );
+        return Err(Status::busy(format!(
+            "uid {} already holds {} connections, the most one user may; close some and retry",
+            who.uid, n
+        )));
+    }
+    *n += 1;
+    drop(counts);
+    let uid = Some((who.uid, per_uid.clone()));
+    Ok((who, Admitted { _slot: slot, uid }))
+}
+
+/// Sends one refusal (never waiting on the client longer than `limit`) and closes.
+async fn refuse(stream: UnixStream, status: Status, limit: Duration) {
     let (_, mut w) = stream.into_split();
-    let reply = Reply::from_result(0, Err(Status::busy("too many connections; try again")));
-    let _ = send(&mut w, &reply).await;
+    let _ = tokio::time::timeout(limit, send(&mut w, &Reply::from_result(0, Err(status)))).await;
 }
 
 struct Open<S> {
@@ -297,22 +429,9 @@ async fn connection<B: Backend>(
     backend: Arc<B>,
     config: Arc<Config>,
     stream: UnixStream,
+    who: PeerIdentity,
     mut stop: watch::Receiver<bool>,
 ) {
-    let who = match peer::identify(&stream) {
-        Ok(who) => who,
-        Err(e) => {
-            // Fewer groups than the caller has could mean more rights: refuse, and say why.
-            warn!(error = %e, "cannot read the peer's credentials and groups; refusing");
-            let (_, mut w) = stream.into_split();
-            let status = Status::new(
-                Win32Code::ERROR_ACCESS_DENIED,
-                format!("the daemon cannot learn your identity and groups from the kernel ({e}); the connection is refused"),
-            );
-            let _ = send(&mut w, &Reply::from_result(0, Err(status))).await;
-            return;
-        }
-    };
     let (r, mut w) = stream.into_split();
     let mut r = BufReader::with_capacity(8 * 1024, r);
     let mut open: Option<Open<B::Session>> = None;
@@ -363,8 +482,17 @@ async fn connection<B: Backend>(
             }
         };
         let (reply, close) = handle(&backend, &who, &mut open, &frame).await;
-        if send(&mut w, &reply).await.is_err() || close {
-            break;
+        match tokio::time::timeout(config.write_timeout, send(&mut w, &reply)).await {
+            Ok(Ok(())) if !close => {}
+            Ok(_) => break,
+            Err(_) => {
+                warn!(
+                    uid = who.uid,
+                    pid = who.pid.unwrap_or(0),
+                    "the client does not read its replies; closing"
+                );
+                break;
+            }
         }
     }
     if let Some(o) = open.take() {
@@ -399,6 +527,7 @@ async fn handle<B: Backend>(
     };
     let id = request.id;
     let name = request.call.name();
+    let change = super::audit::change(&request.call);
     let (result, close) = match request.call {
         Call::Hello {
             protocol,
@@ -466,16 +595,22 @@ async fn handle<B: Backend>(
         },
     };
     let micros = started.elapsed().as_micros() as u64;
+    let pid = who.pid.unwrap_or(0);
+    if let Some(what) = change {
+        let user = super::audit::user_name(who.uid);
+        let outcome = super::audit::result(&result);
+        // Names in `what` come from the caller: bounded like every message (the outcome's
+        // message already is), so the line stays a few KiB at most.
+        let what = wire::bounded(&what);
+        info!(target: "reel::audit", uid = who.uid, pid, call = name, micros, "{user} {what}: {outcome}");
+    }
     match &result {
-        Ok(_) => debug!(
-            uid = who.uid,
-            pid = who.pid.unwrap_or(0),
-            call = name,
-            micros,
-            "ok"
-        ),
+        Ok(_) => debug!(uid = who.uid, pid, call = name, micros, "ok"),
+        Err(s) if super::audit::server_fault(s) => {
+            warn!(uid = who.uid, pid, call = name, micros, error = %s.name, code = s.code, text = %s.message, "failed")
+        }
         Err(s) => {
-            warn!(uid = who.uid, pid = who.pid.unwrap_or(0), call = name, micros, error = %s.name, code = s.code, text = %s.message, "failed")
+            debug!(uid = who.uid, pid, call = name, micros, error = %s.name, code = s.code, text = %s.message, "refused")
         }
     }
     (Reply::from_result(id, result), close)

@@ -58,6 +58,18 @@ pub enum MatchedBy {
     SerialPrefix,
 }
 
+impl MatchedBy {
+    /// How the match was made, in words for messages.
+    pub fn words(self) -> &'static str {
+        match self {
+            MatchedBy::Serial => "serial number",
+            MatchedBy::Designator => "device identifier",
+            MatchedBy::ElementAddress => "element address",
+            MatchedBy::SerialPrefix => "serial number prefix",
+        }
+    }
+}
+
 /// The outcome of [`match_drives`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Matching {
@@ -201,9 +213,10 @@ pub fn match_drives(elements: &[ElementId], drives: &[DriveId], changer_serial: 
                 [] => {}
                 [d] => pairs.push((e, *d)),
                 many => out.ambiguities.push(format!(
-                    "drive element {} fits {} drives by {how:?}; left unmatched",
+                    "drive element {} fits {} drives by {}; left unmatched",
                     elements[e].address,
-                    many.len()
+                    many.len(),
+                    how.words()
                 )),
             }
         }
@@ -214,9 +227,10 @@ pub fn match_drives(elements: &[ElementId], drives: &[DriveId], changer_serial: 
                 .count();
             if rivals > 0 {
                 out.ambiguities.push(format!(
-                    "drive {} fits {} drive elements by {how:?}; left unmatched",
+                    "drive {} fits {} drive elements by {}; left unmatched",
                     drives[d].serial.as_deref().unwrap_or("(no serial)"),
-                    rivals + 1
+                    rivals + 1,
+                    how.words()
                 ));
                 continue;
             }

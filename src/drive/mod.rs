@@ -133,6 +133,22 @@ pub enum Readiness {
     Other(Sense),
 }
 
+/// The state in words, with the decoded sense where there is one.
+impl std::fmt::Display for Readiness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Readiness::Ready => f.write_str("ready"),
+            Readiness::NoMedium => f.write_str("no medium loaded"),
+            Readiness::BecomingReady => f.write_str("becoming ready"),
+            Readiness::CleaningCartridge => f.write_str("a cleaning cartridge is loaded"),
+            Readiness::IncompatibleMedium(s) => write!(f, "incompatible medium ({s})"),
+            Readiness::NeedsCleaning(s) => write!(f, "needs cleaning ({s})"),
+            Readiness::Offline(s) => write!(f, "offline ({s})"),
+            Readiness::Other(s) => write!(f, "not ready ({s})"),
+        }
+    }
+}
+
 impl Readiness {
     /// Decodes the sense of a TEST UNIT READY CHECK CONDITION.
     pub fn from_sense(sense: Sense) -> Readiness {

@@ -387,6 +387,16 @@ impl MediaTypeRef {
     }
 }
 
+/// As the user wrote it: the name, or the id.
+impl fmt::Display for MediaTypeRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MediaTypeRef::Id(id) => write!(f, "{id}"),
+            MediaTypeRef::Name(n) => f.write_str(n),
+        }
+    }
+}
+
 impl From<MediaType> for MediaTypeRef {
     fn from(t: MediaType) -> Self {
         MediaTypeRef::Id(t.id())

@@ -47,6 +47,21 @@ impl MediaState {
     }
 }
 
+/// The state as RSM writes it in messages (`MOUNTED`, `IN USE`).
+impl std::fmt::Display for MediaState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MediaState::Idle => "IDLE",
+            MediaState::InUse => "IN USE",
+            MediaState::Mounted => "MOUNTED",
+            MediaState::Loaded => "LOADED",
+            MediaState::Unloaded => "UNLOADED",
+            MediaState::OpError => "OPERROR",
+            MediaState::OpReq => "OPREQ",
+        })
+    }
+}
+
 /// `NtmsPartitionState` (Appendix A.2) of a side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -104,6 +119,24 @@ impl SideState {
             self,
             SideState::Allocated | SideState::Complete | SideState::Reserved
         )
+    }
+}
+
+/// The state as RSM writes it in messages (`AVAILABLE`, `ALLOCATED`).
+impl std::fmt::Display for SideState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SideState::Unknown => "UNKNOWN",
+            SideState::Unprepared => "UNPREPARED",
+            SideState::Incompatible => "INCOMPATIBLE",
+            SideState::Decommissioned => "DECOMMISSIONED",
+            SideState::Available => "AVAILABLE",
+            SideState::Allocated => "ALLOCATED",
+            SideState::Complete => "COMPLETE",
+            SideState::Foreign => "FOREIGN",
+            SideState::Import => "IMPORT",
+            SideState::Reserved => "RESERVED",
+        })
     }
 }
 

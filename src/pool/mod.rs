@@ -126,6 +126,19 @@ pub enum PoolKind {
     Unrecognized,
 }
 
+/// The kind as cli.md names it (`application`, `free`, ...).
+impl std::fmt::Display for PoolKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PoolKind::Root => "root",
+            PoolKind::Application => "application",
+            PoolKind::Free => "free",
+            PoolKind::Import => "import",
+            PoolKind::Unrecognized => "unrecognized",
+        })
+    }
+}
+
 impl PoolKind {
     /// The name cli.md's `type` uses (the serialised form).
     pub fn name(self) -> &'static str {

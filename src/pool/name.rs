@@ -20,23 +20,46 @@ pub struct PoolPath {
 }
 
 /// The comparison key of one component: each character lower-cased with
-/// `char::to_lowercase`. This approximates Unicode simple case folding: it agrees for every
-/// character whose lower case is a single character, and differs only for a few (e.g. `İ`
-/// lower-cases to two characters, final sigma is not special) where either side is still
-/// folded the same way, so equal names still compare equal.
+/// `char::to_lowercase`, then the characters whose lower case is not their simple case fold
+/// mapped to it (final sigma `ς` → `σ`, long s `ſ` → `s`, `ϐ` → `β` …), so `ΟΣ`, `ος` and
+/// `οσ` are one name. This is Unicode simple case folding for every character whose lower
+/// case is a single character; the few others (`İ`) are folded the same way on either side.
 pub fn fold(component: &str) -> String {
     let mut out = String::with_capacity(component.len());
-    for c in component.chars() {
-        out.extend(c.to_lowercase());
+    for c in component.chars().flat_map(char::to_lowercase) {
+        out.push(match c {
+            'ς' => 'σ',
+            'ſ' => 's',
+            'ϐ' => 'β',
+            'ϑ' => 'θ',
+            'ϕ' => 'φ',
+            'ϖ' => 'π',
+            'ϰ' => 'κ',
+            'ϱ' => 'ρ',
+            'ϵ' => 'ε',
+            'ẛ' => 'ṡ',
+            c => c,
+        });
     }
     out
+}
+
+/// Characters a name may not hold although they are not control characters: invisible ones
+/// (zero-width, joiners, soft hyphen, fillers) and bidirectional overrides and isolates, which
+/// make two different names look the same (look-alike pools).
+fn is_invisible_or_bidi(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}' | '\u{E0000}'..='\u{E0FFF}')
 }
 
 /// Checks one component; `Ok(units)` is its length in UTF-16 code units.
 ///
 /// # Errors
 /// `ERROR_INVALID_NAME` when it is empty, longer than 63 UTF-16 units, `.` or `..`, or holds a
-/// NUL or control character, or a `\`.
+/// NUL or control character, an invisible or bidirectional-control character, or a `\`.
 pub fn check_component(component: &str) -> Result<usize, RsmError> {
     let bad = |why: &str| {
         Err(RsmError::InvalidName(format!(
@@ -51,6 +74,12 @@ pub fn check_component(component: &str) -> Result<usize, RsmError> {
     }
     if let Some(c) = component.chars().find(|c| c.is_control() || *c == '\\') {
         return bad(&format!("holds the character {c:?}"));
+    }
+    if let Some(c) = component.chars().find(|c| is_invisible_or_bidi(*c)) {
+        return bad(&format!(
+            "holds the invisible or bidirectional character U+{:04X}, which lets names look alike",
+            u32::from(c)
+        ));
     }
     let units = component.encode_utf16().count();
     if units > MAX_COMPONENT_UNITS {
@@ -211,6 +240,10 @@ mod tests {
             );
         }
         assert_eq!(fold("MiXeD"), "mixed");
+        let same: &[(&str, &str)] = &[("ΟΣ", "ος"), ("ΟΣ", "οσ"), ("Maſſ", "MASS"), ("ϐ", "Β")];
+        for (a, b) in same {
+            assert_eq!(fold(a), fold(b), "{a} and {b} are one name");
+        }
     }
 
     #[test]

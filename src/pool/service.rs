@@ -167,6 +167,8 @@ impl Catalog {
         let mut pools: HashMap<Uuid, Pool> = HashMap::with_capacity(snap.pools.len());
         let mut root = None;
         for r in snap.pools {
+            // Keyed by today's fold, not the key an older reel stored.
+            let key = fold(&r.name);
             let kind = PoolKind::from_pool_type(r.pool_type)
                 .ok_or_else(|| damaged(format!("pool {} has pool type {}", r.id, r.pool_type)))?;
             let security: SecurityDescriptor = serde_json::from_str(&r.security)
@@ -195,7 +197,7 @@ impl Catalog {
                     let parent = pools
                         .get_mut(&p)
                         .ok_or_else(|| damaged(format!("pool {} has no parent {p}", r.id)))?;
-                    parent.children.insert(r.name_key, r.id);
+                    parent.children.insert(key, r.id);
                 }
             }
             pools.insert(pool.id, pool);
@@ -538,7 +540,7 @@ impl Rsm {
                 let container = cat
                     .child(cat.root, kind.container_name().unwrap_or_default())
                     .ok_or_else(|| {
-                        DbError::failure(format!("the {kind:?} container is missing"), None)
+                        DbError::failure(format!("the {kind} container is missing"), None)
                     })?;
                 for &t in &types {
                     if cat.child(container, t.name()).is_none() {
@@ -817,7 +819,9 @@ impl Rsm {
 
     fn detected_type(&self, cat: &Catalog, r: &MediaTypeRef) -> Result<MediaType, RsmError> {
         let t = r.resolve().ok_or_else(|| {
-            RsmError::InvalidMedia(format!("{r:?} is not a media type: see `reel media-types`"))
+            RsmError::InvalidMedia(format!(
+                "{r} is not a media type; `reel media-types` lists the types this library uses"
+            ))
         })?;
         if !cat.detected(t) {
             return Err(RsmError::InvalidMedia(format!(
@@ -897,10 +901,8 @@ impl Rsm {
             }
             if !p.is_empty() {
                 return Err(RsmError::NotEmpty(format!(
-                    "{name} holds {} physical media, {} logical media and {} pools",
-                    p.physical_media,
-                    p.logical_media,
-                    p.children.len()
+                    "{name} holds {}; empty it first",
+                    holdings(p.physical_media, p.logical_media, p.children.len())
                 )));
             }
             cat.info(p)
@@ -1353,3 +1355,65 @@ pub use lifecycle::{Deallocated, MediaFilter, MediaPage, Moved};
 mod media_tests;
 #[cfg(test)]
 mod tests;
+
+/// What a pool still holds, in words: "1 child pool", "2 physical media and 1 child pool".
+fn holdings(physical: u64, logical: u64, pools: usize) -> String {
+    let mut parts = Vec::new();
+    if physical > 0 {
+        parts.push(format!(
+            "{physical} physical {}",
+            plural(physical, "medium", "media")
+        ));
+    }
+    if logical > 0 {
+        parts.push(format!(
+            "{logical} logical {}",
+            plural(logical, "medium", "media")
+        ));
+    }
+    if pools > 0 {
+        parts.push(format!(
+            "{pools} child {}",
+            plural(pools as u64, "pool", "pools")
+        ));
+    }
+    match parts.len() {
+        0 => "nothing".to_owned(),
+        1 => parts.remove(0),
+        _ => {
+            let last = parts.pop().unwrap_or_default();
+            format!("{} and {last}", parts.join(", "))
+        }
+    }
+}
+
+fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+#[cfg(test)]
+mod message_tests {
+    use super::holdings;
+
+    #[test]
+    fn holdings_read_as_words() {
+        for (physical, logical, pools, want) in [
+            (0, 0, 1, "1 child pool"),
+            (0, 0, 3, "3 child pools"),
+            (1, 0, 0, "1 physical medium"),
+            (2, 1, 0, "2 physical media and 1 logical medium"),
+            (
+                2,
+                2,
+                2,
+                "2 physical media, 2 logical media and 2 child pools",
+            ),
+        ] {
+            assert_eq!(holdings(physical, logical, pools), want);
+        }
+    }
+}

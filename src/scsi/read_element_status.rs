@@ -230,6 +230,11 @@ pub struct ElementDescriptor {
     pub source: Option<u16>,
     /// Primary volume tag, when reported and not blank.
     pub primary_tag: Option<VolumeTag>,
+    /// The primary volume tag's 32 identifier bytes exactly as they arrived, padding included
+    /// (bytes a short reply cut off read as zeros, as in a zeroed buffer); `None` when the page
+    /// carries no primary tags or the descriptor has no room for one. The mtx front prints
+    /// these as mtx does; everything else reads [`primary_tag`](Self::primary_tag).
+    pub primary_tag_bytes: Option<[u8; 32]>,
     /// Alternate volume tag, when reported and not blank.
     pub alternate_tag: Option<VolumeTag>,
     /// Device identifier (DVCID) of a data transfer element: whole, or, when
@@ -579,6 +584,8 @@ fn cut_in_tag(
         tag_truncated: true,
         ..fixed_part(fixed, element_type)
     };
+    // The primary field comes first: what arrived of it, the rest as a zeroed buffer reads.
+    d.primary_tag_bytes = pvoltag.then(|| tag_bytes(&p[FIXED_LEN..]));
     let mut fields = p[FIXED_LEN..].chunks(field_len);
     for (on, slot) in [
         (pvoltag, &mut d.primary_tag),
@@ -629,11 +636,20 @@ fn fixed_part(fixed: [u8; FIXED_LEN], element_type: ElementType) -> ElementDescr
         medium_type: MediumType(b9 & 0x07),
         source: (b9 & 0x80 != 0).then_some(u16::from_be_bytes([s0, s1])),
         primary_tag: None,
+        primary_tag_bytes: None,
         alternate_tag: None,
         device_id: None,
         dvcid_truncated: false,
         tag_truncated: false,
     }
+}
+
+/// The first 32 bytes of a tag field that arrived as `field` (maybe cut short), zero-filled.
+fn tag_bytes(field: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    let n = field.len().min(32);
+    out[..n].copy_from_slice(&field[..n]);
+    out
 }
 
 fn parse_descriptor(
@@ -650,6 +666,7 @@ fn parse_descriptor(
     let tags = usize::from(pvoltag) + usize::from(avoltag);
     let field_len = tag_field_len(rest, tags);
     if pvoltag {
+        out.primary_tag_bytes = (rest.len() >= 32).then(|| tag_bytes(rest));
         out.primary_tag = read_tag(&mut r, field_len);
     }
     if avoltag {
@@ -882,6 +899,7 @@ mod tests {
                     identifier: "ABC001L8".into(),
                     sequence: Some(1)
                 }),
+                primary_tag_bytes: Some(*b"ABC001L8                        "),
                 alternate_tag: None,
                 device_id: None,
                 dvcid_truncated: false,

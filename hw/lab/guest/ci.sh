@@ -6,6 +6,8 @@
 #   @@DEVICE sgN type=T serial=S vendor=V product=P   one line per SCSI generic node
 #   @@REEL discover=yes|no move=yes|no                 what the reel binary can do
 #   @@MOVE NAME FROM TO                                a move the scenario made (FROM/TO as TYPE:ADDR)
+#   @@MTXMOVE NAME FROM TO                             a move made with `reel mtx` (FROM/TO as above)
+#   @@MTXCMP N same=yes|no                             `reel mtx status` vs `mtx status`, by cmp
 #   @@STEP NAME rc=N cmd=...                           a command, then its stdout and stderr as
 #   @@BEGIN NAME.out / … / @@END NAME.out              sections
 #   @@BEGIN NAME.err / … / @@END NAME.err
@@ -91,21 +93,29 @@ have() {
 REEL_DISCOVER=no
 REEL_MOVE=no
 REEL_LOCK=no
+REEL_MTX=no
 if command -v reel >/dev/null 2>&1; then
+  # No device behind /dev/null: refused when the front exists, "not built" otherwise.
+  have mtx -f /dev/null status && REEL_MTX=yes
   have discover --json --device "$CHG" && REEL_DISCOVER=yes
   # A move between two elements that cannot exist (address 0), refused before any MOVE MEDIUM.
   have move slot:0 slot:0 --json --device /dev/null && REEL_MOVE=yes
   # No changer behind /dev/null: refused before any command.
   have lock --json --device /dev/null && REEL_LOCK=yes
 fi
-echo "@@REEL discover=$REEL_DISCOVER move=$REEL_MOVE lock=$REEL_LOCK"
+echo "@@REEL discover=$REEL_DISCOVER move=$REEL_MOVE lock=$REEL_LOCK mtx=$REEL_MTX"
 if [ "$REEL_DISCOVER" = no ]; then
   echo "!!! reel discover is not built in this reel binary: the reel checks are SKIPPED !!!" >&2
 fi
 
-# observe N: the library as mtx and reel see it.
+# observe N: the library as mtx and reel see it; reel's mtx front beside mtx, byte for byte.
 observe() {
   step "mtx$1" mtx -f "$CHG" status
+  if [ "$REEL_MTX" = yes ]; then
+    step "rmtx$1" reel mtx -f "$CHG" status
+    if cmp -s "/tmp/mtx$1.out" "/tmp/rmtx$1.out"; then same=yes; else same=no; fi
+    echo "@@MTXCMP $1 same=$same"
+  fi
   if [ "$REEL_DISCOVER" = yes ]; then
     step "reel$1" reel discover --json
   fi
@@ -172,6 +182,40 @@ fi
 observe 5
 # tgt's drive page with VOLTAG and DVCID: the byte count is 8 short, the last descriptor cut.
 step quirk_truncated sg_raw -r 1024 "$CHG" b8 14 00 00 ff ff 01 00 04 00 00 00
+
+# --- reel's mtx front moves, mtx reports ---------------------------------------------------------
+# From the state the scenario left: the first full slot into the first empty drive, back out into
+# the first empty slot, and a slot-to-slot transfer; mtx and reel mtx report after each.
+if [ "$REEL_MTX" = yes ]; then
+  mtx_status_full() { mtx -f "$CHG" status | sed -n "s/^ *Storage Element \([0-9]*\):Full.*/\1/p" | head -n 1; }
+  mtx_status_empty() { mtx -f "$CHG" status | sed -n "s/^ *Storage Element \([0-9]*\):Empty.*/\1/p" | head -n 1; }
+  mtx_empty_drive() { mtx -f "$CHG" status | sed -n "s/^Data Transfer Element \([0-9]*\):Empty.*/\1/p" | head -n 1; }
+  slot_addr() { i=1; for a in $SLOTS $IES; do [ "$i" = "$1" ] && echo "$a" && return; i=$((i + 1)); done; }
+  drive_addr() { i=0; for a in $DTES; do [ "$i" = "$1" ] && echo "$a" && return; i=$((i + 1)); done; }
+  n=6
+  fs=$(mtx_status_full)
+  ed=$(mtx_empty_drive)
+  echo "@@MTXMOVE mtxload slot:$(slot_addr "$fs") drive:$(drive_addr "$ed")"
+  step mtxload reel mtx -f "$CHG" load "$fs" "$ed"
+  observe $n
+  n=$((n + 1))
+  es=$(mtx_status_empty)
+  echo "@@MTXMOVE mtxunload drive:$(drive_addr "$ed") slot:$(slot_addr "$es")"
+  step mtxunload reel mtx -f "$CHG" unload "$es" "$ed"
+  observe $n
+  n=$((n + 1))
+  fs=$(mtx_status_full)
+  es=$(mtx_status_empty)
+  echo "@@MTXMOVE mtxtransfer slot:$(slot_addr "$fs") slot:$(slot_addr "$es")"
+  step mtxtransfer reel mtx -f "$CHG" transfer "$fs" "$es"
+  observe $n
+  # A refusal in mtx's words: an unload into a full slot, from reel's front and from mtx.
+  fs=$(mtx_status_full)
+  step mtxerr_full reel mtx -f "$CHG" unload "$fs" 1
+  step mtxerr_full_peer mtx -f "$CHG" unload "$fs" 1
+  step mtxinquiry reel mtx -f "$CHG" inquiry
+  step mtxinquiry_peer mtx -f "$CHG" inquiry
+fi
 
 # --- udev ------------------------------------------------------------------------------------------
 for s in /sys/class/scsi_generic/sg*; do

@@ -426,14 +426,14 @@ impl Rsm {
                 SideState::Available | SideState::Import => {}
                 st if st.in_use() => {
                     return Err(RsmError::MediaUnavailable(format!(
-                        "side {} of {} is {st:?}, not available",
+                        "side {} of {} is {st}, not available",
                         s.number,
                         label(m)
                     )))
                 }
                 st => {
                     return Err(RsmError::InvalidMedia(format!(
-                        "side {} of {} is {st:?}: only AVAILABLE or IMPORT sides are allocated",
+                        "side {} of {} is {st}: only AVAILABLE or IMPORT sides are allocated",
                         s.number,
                         label(m)
                     )))
@@ -628,7 +628,7 @@ impl Rsm {
             let p = &cat.pools[&m.pool];
             if m.state != MediaState::Idle {
                 return Err(RsmError::Busy(format!(
-                    "medium {} is {:?}: dismount it first",
+                    "medium {} is {}: dismount it first",
                     label(m),
                     m.state
                 )));
@@ -723,7 +723,7 @@ impl Rsm {
             let s = &m.sides[index];
             if s.state != SideState::Allocated || m.state != MediaState::Idle {
                 return Err(RsmError::InvalidState(format!(
-                    "side {} of {} is {:?} and the medium {:?}: only an ALLOCATED side that is \
+                    "side {} of {} is {} and the medium {}: only an ALLOCATED side that is \
                      not mounted can be marked complete",
                     s.number,
                     label(m),
@@ -776,7 +776,7 @@ impl Rsm {
             for s in n.sides.iter_mut().filter(|s| s.id == id || m.id == id) {
                 if s.state != SideState::Available {
                     return Err(RsmError::InvalidState(format!(
-                        "side {} of {} is {:?}: only AVAILABLE sides can be decommissioned",
+                        "side {} of {} is {}: only AVAILABLE sides can be decommissioned",
                         s.number,
                         label(m),
                         s.state
@@ -868,7 +868,7 @@ impl Rsm {
                 && dst.kind != PoolKind::Free
             {
                 return Err(RsmError::InvalidMediaPool(format!(
-                    "{} is in {src_name}: {:?} media move only to Free",
+                    "{} is in {src_name}: {} media move only to Free",
                     label(m),
                     src.kind
                 )));
@@ -894,7 +894,7 @@ impl Rsm {
             }
             if m.state != MediaState::Idle {
                 return Err(RsmError::Busy(format!(
-                    "{} is {:?}: dismount it first",
+                    "{} is {}: dismount it first",
                     label(m),
                     m.state
                 )));
@@ -916,7 +916,7 @@ impl Rsm {
                     .find(|s| s.state.in_use() || s.state == SideState::Decommissioned)
                 {
                     return Err(RsmError::Busy(format!(
-                        "side {} of {} is {:?}: only media with no side in use go to Free",
+                        "side {} of {} is {}: only media with no side in use go to Free",
                         s.number,
                         label(m),
                         s.state
@@ -1011,7 +1011,7 @@ impl Rsm {
             if !m.location.is_offline() {
                 if let Some(s) = m.sides.iter().find(|s| !deletable(&s.state)) {
                     return Err(RsmError::InvalidState(format!(
-                        "side {} of {} is {:?}: only offline media, or media whose sides are \
+                        "side {} of {} is {}: only offline media, or media whose sides are \
                          all AVAILABLE, FOREIGN or IMPORT, can be deleted",
                         s.number,
                         label(m),

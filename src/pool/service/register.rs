@@ -416,7 +416,7 @@ impl Rsm {
     ) -> Result<Uuid, RsmError> {
         let container = cat
             .child(cat.root, kind.container_name().unwrap_or_default())
-            .ok_or_else(|| DbError::failure(format!("the {kind:?} container is missing"), None))?;
+            .ok_or_else(|| DbError::failure(format!("the {kind} container is missing"), None))?;
         if let Some(id) = cat.child(container, t.name()) {
             return Ok(id);
         }
