@@ -279,7 +279,7 @@ struct DispatchFixture {
 
 impl DispatchFixture {
     fn new() -> Option<DispatchFixture> {
-        use crate::daemon::{Devices, Discovered, DiscoveredLibrary};
+        use crate::daemon::{DiscoveredLibrary, Startup};
         let dir = tempfile_path::Scratch::new("pools.db");
         let _ = std::fs::remove_file(&dir.path);
         let config = crate::pool::Config {
@@ -290,9 +290,16 @@ impl DispatchFixture {
             ..crate::pool::Config::default()
         };
         let rsm = crate::pool::Rsm::open(&dir.path, config).ok()?;
-        let devices = Devices::start(Box::new(|_| {
-            Ok(Discovered {
-                document: serde_json::json!({"libraries": []}),
+        let backend = std::sync::Arc::new(crate::daemon::rsm::RsmBackend::new(
+            std::sync::Arc::new(rsm),
+        ));
+        // A library registered with the pool layer and no devices behind it: the controller
+        // owns nothing, so no input reaches a device.
+        let controller =
+            crate::controller::Controller::start(Vec::new(), Default::default()).ok()?;
+        let start: crate::daemon::StartFn = Box::new(move || {
+            Ok(Startup {
+                inventory: Default::default(),
                 libraries: vec![DiscoveredLibrary {
                     serial: "FUZZLIB".into(),
                     vendor: "REEL".into(),
@@ -301,14 +308,10 @@ impl DispatchFixture {
                     media_types: vec![crate::media::MediaType::Lto8],
                     cartridges: Vec::new(),
                 }],
+                controller,
             })
-        }))
-        .ok()?;
-        let backend = std::sync::Arc::new(crate::daemon::rsm::RsmBackend::new(
-            std::sync::Arc::new(rsm),
-            devices,
-        ));
-        backend.initialize().ok()?;
+        });
+        backend.initialize(start).ok()?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 pub mod changer;
+pub mod controller;
 pub mod daemon;
 pub mod db;
 pub mod discovery;

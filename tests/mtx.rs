@@ -755,3 +755,33 @@ fn reel_mtx_and_mtx_are_one_front() {
     assert_eq!(e.code, 1);
     assert!(e.stderr.starts_with("Usage:\n\tmtx --version\n"), "{e:?}");
 }
+
+/// When `reel serve` owns the changer, the front reads the daemon's inventory: the status is
+/// the daemon's (its tags as it holds them, without the changer's padding).
+#[test]
+fn through_the_daemon_status_is_its_inventory() {
+    let layout = quirk_layout("mtx-bacula");
+    let d = util::daemon::Daemon::start_with(util::daemon::open_tempdir(), layout.clone());
+    let dev = format!("sim:{}", layout.display());
+    let r: Run = Command::new(env!("CARGO_BIN_EXE_reel"))
+        .args(["mtx", "-f", &dev, "status"])
+        .env("REEL_SOCKET", &d.socket)
+        .output()
+        .unwrap()
+        .into();
+    r.expect_code(0);
+    let o = Oracle::read(&layout);
+    assert!(
+        r.stdout.starts_with(&format!(
+            "  Storage Changer {dev}:2 Drives, {} Slots ( 2 Import/Export )\n",
+            o.slots.len()
+        )),
+        "{r:?}"
+    );
+    // The daemon's tags carry no padding: the device path's would.
+    assert!(
+        r.stdout
+            .contains("      Storage Element 1:Full :VolumeTag=ABC001L8\n"),
+        "{r:?}"
+    );
+}

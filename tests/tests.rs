@@ -7,6 +7,7 @@ mod fuzz_corpus;
 mod harden;
 mod media;
 mod messages;
+mod mounts;
 mod moves;
 mod mtx;
 mod pool_update;

@@ -47,6 +47,18 @@ pub enum Command {
     Unlock(LockArgs),
     /// Exchange cartridges with EXCHANGE MEDIUM: SRC's to DST1, DST1's to DST2 (default SRC).
     Exchange(ExchangeArgs),
+    /// Mount media (MountNtmsMedia) and print the drives' device nodes.
+    Mount(super::mounts::MountArgs),
+    /// Dismount media this session mounted, or whatever a drive holds.
+    Dismount(super::mounts::DismountArgs),
+    /// Library requests; `requests cancel ID` cancels a queued one.
+    Requests(super::mounts::RequestsArgs),
+    /// Print notifications as they happen, one JSON object a line.
+    Watch(super::mounts::WatchArgs),
+    /// The daemon's state: readiness, drives, queues, SCSI command counts.
+    Status(ClientArgs),
+    /// The daemon's figures in the Prometheus text format.
+    Metrics(ClientArgs),
     /// mtx's dialect, byte for byte (`reel mtx -f /dev/sg3 status`); `reel mtx --install-link
     /// DIR` creates DIR/mtx, which runs the same front.
     Mtx(MtxArgs),
@@ -133,6 +145,11 @@ pub struct MoveArgs {
     /// With several changers: the serial of the one to use.
     #[arg(long, value_name = "SERIAL")]
     pub changer: Option<String>,
+
+    /// Ask the daemon serving on this socket to move (it owns the changer), instead of
+    /// talking to the devices directly.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["devices", "sim", "sim_socket"])]
+    pub socket: Option<PathBuf>,
 }
 
 /// `reel lock` / `reel unlock`.
@@ -235,6 +252,10 @@ pub struct ClientArgs {
         default_value = "/run/reel/reel.sock"
     )]
     pub socket: PathBuf,
+
+    /// Wait up to this long for the daemon to finish starting.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub wait_ready: u64,
 }
 
 /// `reel library`.

@@ -19,19 +19,49 @@ use super::Failure;
 impl From<Status> for Failure {
     fn from(s: Status) -> Self {
         // The daemon's name and number as sent: a newer daemon's code passes through.
+        let sense = s.sense.map(|w| super::output::SenseInfo {
+            key: w.key,
+            asc: w.asc,
+            ascq: w.ascq,
+            text: w.text,
+        });
         Failure {
             name: s.name,
             code: s.code,
             message: s.message,
-            sense: None,
+            sense,
             usage: false,
             broken_pipe: false,
         }
     }
 }
 
+/// Connects and waits up to `--wait-ready` for the daemon to finish starting (`status` says
+/// ready); past that the command goes on and meets the daemon's own `ERROR_NOT_READY`. A
+/// socket nobody serves is reported at once.
 pub(super) fn connect(args: &ClientArgs) -> Result<Client, Failure> {
-    Ok(Client::connect(&args.socket, "reel-cli")?)
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(args.wait_ready);
+    let pause = std::time::Duration::from_millis(50);
+    loop {
+        let late = std::time::Instant::now() >= deadline;
+        match Client::connect(&args.socket, "reel-cli") {
+            Ok(mut c) => {
+                let ready = c
+                    .call_value(Call::Status {})
+                    .ok()
+                    .and_then(|v| v["status"]["ready"].as_bool())
+                    .unwrap_or(true);
+                if ready || late {
+                    return Ok(c);
+                }
+            }
+            // Refused for now (starting, or its connection limit): try again until the
+            // deadline. No daemon at all is reported at once.
+            Err(s) if !late && matches!(s.code, 21 | 170) => {}
+            Err(s) => return Err(s.into()),
+        }
+        std::thread::sleep(pause);
+    }
 }
 
 /// Account names as the client's system knows them (cli.md: `user:NAME`, `group:NAME` are

@@ -7,6 +7,7 @@ mod client;
 mod devices;
 mod discover;
 mod media;
+mod mounts;
 mod moves;
 mod mtx;
 mod output;
@@ -74,6 +75,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Lock(a) => tech::lock(a, true, json),
         Command::Unlock(a) => tech::lock(a, false, json),
         Command::Exchange(a) => tech::exchange(a, json),
+        Command::Mount(a) => mounts::mount(a, json),
+        Command::Dismount(a) => mounts::dismount(a, json),
+        Command::Requests(a) => mounts::requests(a, json),
+        Command::Watch(a) => mounts::watch(a),
+        Command::Status(a) => mounts::status(a, json),
+        Command::Metrics(a) => mounts::metrics(a),
         // Handled in `main` before logging is set up: mtx's output is its own.
         Command::Mtx(_) => Ok(()),
         Command::Completions(a) => shell::completions(a),

@@ -23,6 +23,9 @@ pub fn run(args: MoveArgs, json: bool) -> Result<(), Failure> {
         changer: args.changer,
         only: None,
     };
+    if let Some(socket) = args.socket {
+        return through_daemon(socket, &args.from, &args.to, req.changer, json);
+    }
     let moved = devices::move_cartridge(&args.devices, &req)?;
     for w in &moved.warnings {
         let _ = writeln!(io::stderr(), "warning: {w}");
@@ -41,4 +44,37 @@ pub fn run(args: MoveArgs, json: bool) -> Result<(), Failure> {
         }
         Ok(())
     }
+}
+
+/// The move as a request to the daemon's controller (the `move_element` call).
+fn through_daemon(
+    socket: std::path::PathBuf,
+    from: &str,
+    to: &str,
+    library: Option<String>,
+    json: bool,
+) -> Result<(), Failure> {
+    let client = super::args::ClientArgs {
+        socket,
+        wait_ready: 10,
+    };
+    let mut c = super::client::connect(&client)?;
+    let reply = c.call_value(reel::daemon::wire::Call::MoveElement {
+        library,
+        from: from.to_owned(),
+        to: to.to_owned(),
+        priority: 0,
+    })?;
+    let m = &reply["moved"];
+    if json {
+        return print_json(
+            &json!({ "moved": {"from": m["from"], "to": m["to"], "barcode": m["barcode"]} }),
+        );
+    }
+    let mut out = io::stdout().lock();
+    match m["barcode"].as_str() {
+        Some(b) => writeln!(out, "moved {b} from {from} to {to}")?,
+        None => writeln!(out, "moved the cartridge from {from} to {to}")?,
+    }
+    Ok(())
 }

@@ -1,79 +1,94 @@
 //! `reel serve`: the controller daemon in the foreground.
 //!
 //! Order of start-up: claim the socket (refusing when another daemon serves there), open the
-//! database, start serving (calls answer `ERROR_NOT_READY` meanwhile), run discovery on the
-//! device thread, register libraries, media types and system pools, mark the service ready.
+//! database, start serving (calls answer `ERROR_NOT_READY` meanwhile), run discovery once (the
+//! one reconciling inventory after a crash), hand the devices to the controller, register
+//! libraries, media types and system pools, mark the service ready and tell systemd
+//! (`READY=1` on `$NOTIFY_SOCKET`).
 //! SIGTERM/SIGINT stop it cleanly; a failed start-up exits 1 with the reason.
 
 use std::sync::{Arc, Mutex};
 
+use reel::controller::{self, ControllerConfig, DeviceNodes};
 use reel::daemon::rsm::RsmBackend;
-use reel::daemon::{
-    self, label, Config, DeviceJobs, Devices, Discovered, DiscoveredLibrary, StartError, Status,
-};
+use reel::daemon::{self, label, Config, DiscoveredLibrary, StartError, StartFn, Startup, Status};
 use reel::discovery::{DiscoverOptions, Reporter};
 use reel::pool::media::LocationKind;
-use reel::pool::work::{LabelOutcome, LabelRequest};
 use reel::pool::{self, Rsm, Win32Code};
+use reel_hw::{AnyTransport, DeviceSource};
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::{error, info, warn};
 
 use super::args::{DeviceChoice, ServeArgs};
+use super::devices::Devices;
 use super::Failure;
 
 /// Runs the daemon until SIGTERM or SIGINT.
 pub fn run(args: ServeArgs) -> Result<(), Failure> {
-    let discover = discoverer(&args.devices)?;
+    let start = starter(&args.devices)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("reel-rt")
         .build()?;
-    runtime.block_on(serve(args, discover))
+    runtime.block_on(serve(args, start))
 }
 
-/// The one point where the devices plug into the daemon: the device choice becomes the jobs
-/// the device thread runs — discovery at start-up and on every rescan (reading reel's labels
-/// of cartridges already in drives), and label writes.
+/// `/dev/sgN` → its nodes: the sg node itself and, where the `st` driver is bound to the same
+/// SCSI device, `/dev/nstN` (from sysfs). Simulated devices have none.
+fn node_table(source: &Devices) -> Vec<(String, DeviceNodes)> {
+    let Devices::Sysfs(sg) = source else {
+        return Vec::new();
+    };
+    match sg.sg_devices() {
+        Ok(list) => list
+            .into_iter()
+            .map(|d| {
+                let path = d.node.to_string_lossy().into_owned();
+                let nodes = DeviceNodes {
+                    sg: Some(path.clone()),
+                    nst: d.kernel_node.map(|k| k.to_string_lossy().into_owned()),
+                };
+                (path, nodes)
+            })
+            .collect(),
+        Err(e) => {
+            warn!(error = %e, "cannot read sysfs for device nodes");
+            Vec::new()
+        }
+    }
+}
+
+/// The one point where the devices plug into the daemon: the device choice becomes the
+/// start-up function run once on a blocking thread — discovery, then the controller taking
+/// the changers and drives over. Behind a simulator socket each drive gets a connection of
+/// its own, so drive work runs in parallel as it does on hardware.
 ///
 /// # Errors
 /// A layout that does not load, a simulator socket that does not answer.
-fn discoverer(choice: &DeviceChoice) -> Result<Box<dyn DeviceJobs>, Failure> {
+fn starter(choice: &DeviceChoice) -> Result<StartFn, Failure> {
     let mut chosen = super::devices::choose(choice)?;
     let only = chosen.only.take();
-    Ok(Box::new(Jobs {
-        chosen,
-        only,
-        last: None,
-    }))
-}
-
-/// The device thread's jobs over the chosen devices.
-struct Jobs {
-    chosen: super::devices::Chosen,
-    only: Option<Vec<String>>,
-    last: Option<reel::discovery::Inventory>,
-}
-
-impl DeviceJobs for Jobs {
-    fn discover(&mut self, rescan: bool) -> Result<Discovered, String> {
+    let sim_socket = choice.sim_socket.clone();
+    Ok(Box::new(move || {
         let progress: Reporter = Arc::new(|line: &str| info!("{line}"));
         let opts = DiscoverOptions {
-            rescan,
-            only: self.only.clone(),
+            rescan: false,
+            only,
             progress: Some(progress),
         };
-        let mut inventory = reel::discovery::discover(&mut self.chosen.source, &opts)
+        let mut source = chosen.source;
+        let mut inventory = reel::discovery::discover(&mut source, &opts)
             .map_err(|e| super::devices::failure(&e).message)?;
         for w in &inventory.warnings {
             warn!("discovery: {w}");
         }
         inventory.stats = None;
-        let document = serde_json::to_value(&inventory)
-            .map_err(|e| format!("cannot encode the inventory: {e}"))?;
+        // reel's labels of cartridges already in drives, read before the controller takes
+        // the drives over.
         let mut libraries = Vec::with_capacity(inventory.libraries.len());
         for l in &inventory.libraries {
             let mut lib = DiscoveredLibrary::from_model(l);
-            let labels = label::read_labels(&mut self.chosen.source, l);
+            let labels = label::read_labels(&mut source, l);
             for c in &mut lib.cartridges {
                 if c.kind == LocationKind::Drive {
                     c.label = labels.get(&c.address).cloned();
@@ -81,19 +96,64 @@ impl DeviceJobs for Jobs {
             }
             libraries.push(lib);
         }
-        self.last = Some(inventory);
-        Ok(Discovered {
-            document,
+        let table = node_table(&source);
+        let nodes = |path: &str| {
+            table
+                .iter()
+                .find(|(p, _)| p == path)
+                .map(|(_, n)| n.clone())
+                .unwrap_or_default()
+        };
+        let changers: Vec<String> = inventory
+            .libraries
+            .iter()
+            .map(|l| l.changer.path.clone())
+            .collect();
+        let mut open = |path: &str| -> Result<AnyTransport, String> {
+            match &sim_socket {
+                Some(socket) if !changers.iter().any(|c| c == path) => {
+                    let mut own = reel_sim::client::SocketSource::connect(socket)
+                        .map_err(|e| e.to_string())?;
+                    own.open(path)
+                        .map(AnyTransport::new)
+                        .map_err(|e| e.to_string())
+                }
+                _ => source.open(path).map_err(|e| e.to_string()),
+            }
+        };
+        let devices = controller::take_over(&inventory, &nodes, &mut open)?;
+        let controller = controller::Controller::start(devices, ControllerConfig::default())
+            .map_err(|e| format!("cannot start the controller: {e}"))?;
+        Ok(Startup {
+            inventory,
             libraries,
+            controller,
         })
-    }
+    }))
+}
 
-    fn write_label(&mut self, request: &LabelRequest) -> Result<LabelOutcome, String> {
-        let inventory = self
-            .last
-            .as_ref()
-            .ok_or_else(|| "the libraries were not discovered yet".to_owned())?;
-        label::write_label(&mut self.chosen.source, inventory, request)
+/// Tells systemd (`Type=notify`) that the service is ready: `READY=1` on the datagram socket
+/// named by `$NOTIFY_SOCKET` (a path, or `@name` for the abstract namespace). Without the
+/// variable this does nothing.
+fn notify_ready() {
+    let Some(target) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let sent = (|| -> std::io::Result<()> {
+        use std::os::linux::net::SocketAddrExt;
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::net::{SocketAddr, UnixDatagram};
+        let bytes = target.as_bytes();
+        let addr = match bytes.strip_prefix(b"@") {
+            Some(name) => SocketAddr::from_abstract_name(name)?,
+            None => SocketAddr::from_pathname(std::path::Path::new(&target))?,
+        };
+        let sock = UnixDatagram::unbound()?;
+        sock.send_to_addr(b"READY=1\nSTATUS=serving\n", &addr)?;
+        Ok(())
+    })();
+    if let Err(e) = sent {
+        warn!(error = %e, "cannot notify systemd of readiness");
     }
 }
 
@@ -147,7 +207,7 @@ fn from_status(s: Status) -> Failure {
     Failure::from(s)
 }
 
-async fn serve(args: ServeArgs, discover: Box<dyn DeviceJobs>) -> Result<(), Failure> {
+async fn serve(args: ServeArgs, start: StartFn) -> Result<(), Failure> {
     let mut config = Config::new(&args.socket);
     config.socket_group = Some(args.socket_group.clone());
     let admin_gid = match &args.admin_group {
@@ -223,22 +283,16 @@ async fn serve(args: ServeArgs, discover: Box<dyn DeviceJobs>) -> Result<(), Fai
             ));
         }
     };
-    let devices = match Devices::start_jobs(discover) {
-        Ok(d) => d,
-        Err(e) => {
-            bound.abandon();
-            return Err(e.into());
-        }
-    };
-    let rsm = Arc::new(rsm);
-    rsm.set_media_work(Arc::new(devices.clone()));
-    let backend = Arc::new(RsmBackend::new(rsm, devices));
+    let backend = Arc::new(RsmBackend::new(Arc::new(rsm)));
 
     let (fail_tx, fail_rx) = tokio::sync::oneshot::channel::<Status>();
     let init = backend.clone();
     let socket = args.socket.clone();
-    tokio::task::spawn_blocking(move || match init.initialize() {
-        Ok(()) => info!(socket = %socket.display(), "serving"),
+    tokio::task::spawn_blocking(move || match init.initialize(start) {
+        Ok(()) => {
+            info!(socket = %socket.display(), "serving");
+            notify_ready();
+        }
         Err(s) => {
             let _ = fail_tx.send(s);
         }
@@ -257,6 +311,7 @@ async fn serve(args: ServeArgs, discover: Box<dyn DeviceJobs>) -> Result<(), Fai
     };
     let service = backend.clone();
     daemon::serve(bound, backend, config, shutdown).await?;
+    service.stop();
     release(service).await;
     let failed = failed.lock().unwrap_or_else(|p| p.into_inner()).take();
     match failed {

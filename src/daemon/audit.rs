@@ -59,7 +59,26 @@ pub fn change(call: &Call) -> Option<String> {
         | Call::MediaTypes {}
         | Call::ListMedia { .. }
         | Call::GetMedium { .. }
-        | Call::OperatorRequests {} => None,
+        | Call::OperatorRequests {}
+        | Call::Status {}
+        | Call::Metrics {}
+        | Call::Requests { .. }
+        | Call::OpenNotification { .. }
+        | Call::WaitNotification { .. }
+        | Call::CloseNotification { .. } => None,
+        Call::MoveElement { from, to, .. } => Some(format!("move the cartridge at {from} to {to}")),
+        Call::CancelRequest { id } => Some(format!("cancel library request {id}")),
+        Call::Mount { media, write, .. } => Some(format!(
+            "mount {} for {}",
+            media.join(", "),
+            if *write { "writing" } else { "reading" }
+        )),
+        Call::Dismount { media, deferred } => Some(format!(
+            "dismount {}{}",
+            media.join(", "),
+            if *deferred { " (deferred)" } else { "" }
+        )),
+        Call::DismountDrive { drive } => Some(format!("dismount drive {drive}")),
         Call::AllocateMedia { pool: p, .. } => Some(format!("allocate a medium from {}", pool(p))),
         Call::DeallocateMedia { lmid, .. } => Some(format!("deallocate logical medium {lmid}")),
         Call::SetMediaComplete { lmid } => Some(format!("mark logical medium {lmid} complete")),

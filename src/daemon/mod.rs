@@ -8,8 +8,11 @@
 //! - [`audit`]: what each call changes, for the audit lines at info.
 //! - [`client`]: the blocking client the CLI, the tests and the benchmark use.
 //!
+//! - [`devices`]: what start-up produced: discovery's report and the [`crate::controller`]
+//!   that owns every changer and drive.
+//!
 //! What it is not: the pool rules (see [`crate::pool`]) or device access (see
-//! [`crate::discovery`]); the daemon only carries calls to them and serializes device work.
+//! [`crate::controller`]); the daemon only carries calls to them.
 
 pub mod audit;
 pub mod client;
@@ -21,7 +24,7 @@ pub mod server;
 pub mod wire;
 
 pub use client::Client;
-pub use devices::{DeviceJobs, Devices, DiscoverFn, Discovered, DiscoveredLibrary};
+pub use devices::{DeviceController, DiscoveredLibrary, StartFn, Startup};
 pub use peer::PeerIdentity;
 pub use server::{bind, serve, Backend, Bound, Config, StartError};
 pub use wire::{Call, Status};

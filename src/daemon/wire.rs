@@ -434,6 +434,95 @@ pub enum Call {
         #[serde(default)]
         rescan: bool,
     },
+    /// A technician's element move on the picker (unload first when out of a drive).
+    MoveElement {
+        /// The library (changer serial); may be left out when the daemon has one.
+        #[serde(default)]
+        library: Option<String>,
+        /// Source element, `TYPE:ADDRESS`.
+        from: String,
+        /// Destination element.
+        to: String,
+        /// −15 … 15 (default 0).
+        #[serde(default)]
+        priority: i32,
+    },
+    /// The daemon's state: readiness, drives, queues, SCSI command counts.
+    Status {},
+    /// The same figures and more in the Prometheus text format.
+    Metrics {},
+    /// Library requests (`all`: finished ones too).
+    Requests {
+        /// Include finished requests.
+        #[serde(default)]
+        all: bool,
+    },
+    /// Cancels a queued or waiting library request.
+    CancelRequest {
+        /// Request id.
+        id: Uuid,
+    },
+    /// Opens a notification channel for these object types (empty: all).
+    OpenNotification {
+        /// cli.md type names.
+        #[serde(default)]
+        types: Vec<crate::controller::ObjectKind>,
+    },
+    /// Waits for events on a channel; `ERROR_NO_DATA` once it overflowed.
+    WaitNotification {
+        /// The channel.
+        channel: Uuid,
+        /// Longest wait in milliseconds (at most 60,000).
+        #[serde(default)]
+        timeout_ms: u64,
+    },
+    /// Closes a notification channel.
+    CloseNotification {
+        /// The channel.
+        channel: Uuid,
+    },
+    /// `MountNtmsMedia`.
+    Mount {
+        /// Media: LMIDs, medium ids or barcodes.
+        media: Vec<String>,
+        /// `READ`.
+        #[serde(default)]
+        read: bool,
+        /// `WRITE`.
+        #[serde(default)]
+        write: bool,
+        /// `SPECIFIC_DRIVE`: a drive serial, id or `drive:ADDRESS`.
+        #[serde(default)]
+        drive: Option<String>,
+        /// −15 … 15.
+        #[serde(default)]
+        priority: i32,
+        /// Milliseconds; none = no limit.
+        #[serde(default)]
+        timeout_ms: Option<u64>,
+        /// `ERROR_IF_UNAVAILABLE`.
+        #[serde(default)]
+        error_if_unavailable: bool,
+        /// `ERROR_IF_OFFLINE`.
+        #[serde(default)]
+        error_if_offline: bool,
+        /// `NOWAIT`: reply once queued with the request.
+        #[serde(default)]
+        nowait: bool,
+    },
+    /// `DismountNtmsMedia`.
+    Dismount {
+        /// Media mounted by this session.
+        media: Vec<String>,
+        /// `DEFERRED` (else `IMMEDIATE`).
+        #[serde(default)]
+        deferred: bool,
+    },
+    /// `DismountNtmsDrive`.
+    DismountDrive {
+        /// A drive serial, id or `drive:ADDRESS`.
+        drive: String,
+    },
     /// One page of physical media with their information (`EnumerateNtmsObject` +
     /// `GetNtmsObjectInformation`); the client asks for pages until it has `total`.
     ListMedia {
@@ -583,6 +672,17 @@ impl Call {
             Call::SetObjectSecurity { .. } => "set_object_security",
             Call::MediaTypes {} => "media_types",
             Call::Library { .. } => "library",
+            Call::MoveElement { .. } => "move_element",
+            Call::Status {} => "status",
+            Call::Metrics {} => "metrics",
+            Call::Requests { .. } => "requests",
+            Call::CancelRequest { .. } => "cancel_request",
+            Call::OpenNotification { .. } => "open_notification",
+            Call::WaitNotification { .. } => "wait_notification",
+            Call::CloseNotification { .. } => "close_notification",
+            Call::Mount { .. } => "mount",
+            Call::Dismount { .. } => "dismount",
+            Call::DismountDrive { .. } => "dismount_drive",
             Call::ListMedia { .. } => "list_media",
             Call::GetMedium { .. } => "get_medium",
             Call::AllocateMedia { .. } => "allocate_media",
@@ -608,6 +708,36 @@ pub struct Status {
     pub code: u32,
     /// What happened.
     pub message: String,
+    /// The device's decoded sense, for failures a device reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sense: Option<WireSense>,
+}
+
+/// Sense data as cli.md prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireSense {
+    /// Sense key.
+    pub key: u8,
+    /// Additional sense code.
+    pub asc: u8,
+    /// Its qualifier.
+    pub ascq: u8,
+    /// What it means.
+    pub text: String,
+}
+
+impl From<&reel_hw::sense::Sense> for WireSense {
+    fn from(s: &reel_hw::sense::Sense) -> Self {
+        WireSense {
+            key: s.key.0,
+            asc: s.asc,
+            ascq: s.ascq,
+            text: s
+                .text()
+                .map(|t| t.replace("NN", &format!("{:02X}", s.ascq)))
+                .unwrap_or_else(|| format!("ASC/ASCQ {:02X}/{:02X}", s.asc, s.ascq)),
+        }
+    }
 }
 
 impl Status {
@@ -624,6 +754,7 @@ impl Status {
             } else {
                 message
             },
+            sense: None,
         }
     }
 

@@ -1166,6 +1166,12 @@ impl Rsm {
         self.cat().media.media.get(&id).cloned()
     }
 
+    /// The id of the one medium with this bar code (for the controller's records), if exactly
+    /// one has it.
+    pub fn medium_id_by_barcode(&self, barcode: &str) -> Option<Uuid> {
+        self.cat().medium_by_barcode(barcode).ok().map(|m| m.id)
+    }
+
     /// Every physical medium (for the controller and tests), unordered.
     pub fn media(&self) -> Vec<PhysicalMedium> {
         self.cat().media.media.values().cloned().collect()
