@@ -145,11 +145,7 @@ pub fn choose(choice: &DeviceChoice) -> Result<Chosen, Failure> {
 /// # Errors
 /// A failed write (a closed pipe is reported as such).
 pub fn print_doc<T: serde::Serialize>(doc: &T) -> Result<(), Failure> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, doc).map_err(std::io::Error::from)?;
-    writeln!(out)?;
-    Ok(())
+    super::output::write_json(doc)
 }
 
 /// Sense as cli.md prints it.

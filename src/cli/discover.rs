@@ -40,8 +40,11 @@ fn print(inv: &Inventory, json: bool, all: bool) -> Result<(), Failure> {
     if json {
         devices::print_doc(inv)
     } else {
-        let mut out = io::BufWriter::new(io::stdout().lock());
-        write_report_with(&mut out, inv, all)?;
+        // The whole report in memory, then one write: stdout is line-buffered.
+        let mut buf = Vec::with_capacity(1 << 16);
+        write_report_with(&mut buf, inv, all)?;
+        let mut out = io::stdout().lock();
+        out.write_all(&buf)?;
         out.flush()?;
         Ok(())
     }
