@@ -785,3 +785,86 @@ fn through_the_daemon_status_is_its_inventory() {
         "{r:?}"
     );
 }
+
+/// When `reel serve` owns the changer, `load` and `unload` are the daemon's moves: queued on its
+/// picker and seen at once in its inventory (`reel library`), with no rescan.
+#[test]
+fn through_the_daemon_moves_are_its_moves() {
+    let layout = quirk_layout("mtx-bacula");
+    let o = Oracle::read(&layout);
+    let d = util::daemon::Daemon::start_with(util::daemon::open_tempdir(), layout.clone());
+    let dev = format!("sim:{}", layout.display());
+    let mtx = |args: &[&str]| -> Run {
+        Command::new(env!("CARGO_BIN_EXE_reel"))
+            .arg("mtx")
+            .args(["-f", &dev])
+            .args(args)
+            .env("REEL_SOCKET", &d.socket)
+            .env_remove("REEL_SIM_STATE")
+            .output()
+            .unwrap()
+            .into()
+    };
+    // The first full storage slot, and the first drive the layout leaves empty.
+    let storage = o.slots.len() - o.ie;
+    let (slot, addr) = (1..=storage)
+        .map(|n| (n, o.slots[n - 1]))
+        .find(|(_, a)| o.at.contains_key(a))
+        .expect("a full storage slot");
+    let barcode = o.at[&addr].clone();
+    let drive = (0..o.drives.len())
+        .find(|k| !o.at.contains_key(&o.drives[*k]))
+        .expect("an empty drive");
+    let element = |doc: &serde_json::Value, kind: &str, address: u16| -> serde_json::Value {
+        doc["libraries"][0][kind]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["address"] == address)
+            .cloned()
+            .unwrap()
+    };
+    let library = || -> serde_json::Value {
+        let r = d.reel(&["library", "--json"]);
+        assert_eq!(r.code, 0, "{r:?}");
+        serde_json::from_str(&r.stdout).unwrap()
+    };
+
+    let r = mtx(&["load", &slot.to_string(), &drive.to_string()]);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (
+            0,
+            format!("Loading media from Storage Element {slot} into drive {drive}...done\n")
+                .as_str()
+        ),
+        "{r:?}"
+    );
+    let doc = library();
+    let loaded = element(&doc, "drives", o.drives[drive]);
+    assert_eq!(
+        (loaded["full"].as_bool(), loaded["barcode"].as_str()),
+        (Some(true), Some(barcode.as_str()))
+    );
+    assert_eq!(element(&doc, "slots", addr)["full"].as_bool(), Some(false));
+
+    let r = mtx(&["unload", &slot.to_string(), &drive.to_string()]);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (
+            0,
+            format!("Unloading drive {drive} into Storage Element {slot}...done\n").as_str()
+        ),
+        "{r:?}"
+    );
+    let doc = library();
+    assert_eq!(
+        element(&doc, "drives", o.drives[drive])["full"].as_bool(),
+        Some(false)
+    );
+    let home = element(&doc, "slots", addr);
+    assert_eq!(
+        (home["full"].as_bool(), home["barcode"].as_str()),
+        (Some(true), Some(barcode.as_str()))
+    );
+}
