@@ -569,3 +569,52 @@ fn an_unprivileged_daemon_is_local_system_for_its_own_user() {
     let status = wait_with_timeout(&mut daemon, Duration::from_secs(20));
     assert_eq!(status.code(), Some(0));
 }
+
+/// SIGTERM ends the daemon within its grace time even while a call waits on an operator request
+/// that nobody answers (an allocation with no timeout): the waiting client is cut off, and the
+/// daemon exits 0 instead of waiting for the request forever.
+#[test]
+fn sigterm_ends_the_daemon_while_an_allocation_waits_for_new_media() {
+    let mut d = Daemon::start();
+    let mut c = d.client();
+    let made = c
+        .call_value(Call::CreateMediaPool {
+            name: r"\Waits".into(),
+            media_type: Some("LTO-8".into()),
+            action: CreateDisposition::OpenAlways,
+            security: None,
+        })
+        .unwrap();
+    assert!(made["id"].is_string(), "{made}");
+    let socket = d.socket.clone();
+    let waiter = std::thread::spawn(move || {
+        crate::util::reel(&[
+            "media",
+            "allocate",
+            r"\Waits",
+            "--socket",
+            socket.to_str().unwrap(),
+        ])
+    });
+    // The allocation is waiting once its NEWMEDIA request is listed.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let listed = c.call_value(Call::OperatorRequests {}).unwrap();
+        if listed.to_string().contains("newmedia") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline && !waiter.is_finished(),
+            "no NEWMEDIA request: {listed}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = d.pid();
+    let mut child = d.child.take().unwrap();
+    signal(pid, "TERM");
+    let status = wait_with_timeout(&mut child, Duration::from_secs(30));
+    assert_eq!(status.code(), Some(0));
+    assert!(!d.socket.exists(), "the socket is removed");
+    let r = waiter.join().unwrap();
+    assert_eq!(r.code, 1, "the waiting client gets an error: {r:?}");
+}

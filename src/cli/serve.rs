@@ -30,7 +30,12 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
         .enable_all()
         .thread_name("reel-rt")
         .build()?;
-    runtime.block_on(serve(args, start))
+    let served = runtime.block_on(serve(args, start));
+    // Dropping a runtime waits for every blocking task, and a call waiting on an operator
+    // request (an allocation with no timeout) never ends by itself: the server has already
+    // given in-flight requests their grace time, so leave what still runs to the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    served
 }
 
 /// `/dev/sgN` → its nodes: the sg node itself and, where the `st` driver is bound to the same
