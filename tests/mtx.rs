@@ -868,3 +868,155 @@ fn through_the_daemon_moves_are_its_moves() {
         (Some(true), Some(barcode.as_str()))
     );
 }
+
+/// `reel mtx` through `reel serve`, run as `user` when given (root otherwise).
+fn mtx_through(
+    d: &util::daemon::Daemon,
+    dev: &str,
+    user: Option<&util::daemon::User>,
+    args: &[&str],
+) -> Run {
+    let mut cmd = match user {
+        Some(u) => {
+            let mut c = u.setpriv();
+            c.arg(env!("CARGO_BIN_EXE_reel"));
+            c
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_reel")),
+    };
+    cmd.arg("mtx")
+        .args(["-f", dev])
+        .args(args)
+        .env("REEL_SOCKET", &d.socket)
+        .env_remove("REEL_SIM_STATE")
+        .output()
+        .unwrap()
+        .into()
+}
+
+/// Element address → (barcode when full, source) of every slot and drive in the daemon's view.
+fn daemon_contents(d: &util::daemon::Daemon) -> BTreeMap<u16, (Option<String>, Option<u64>)> {
+    let r = d.reel(&["library", "--json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let mut out = BTreeMap::new();
+    for kind in ["slots", "import_export", "drives"] {
+        for e in doc["libraries"][0][kind].as_array().unwrap() {
+            let barcode = e["barcode"]
+                .as_str()
+                .filter(|_| e["full"].as_bool() == Some(true))
+                .map(str::to_owned);
+            out.insert(
+                u16::try_from(e["address"].as_u64().unwrap()).unwrap(),
+                (barcode, e["source"].as_u64()),
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn through_the_daemon_exchange_and_position_are_its_calls() {
+    let layout = quirk_layout("mtx-bacula");
+    let o = Oracle::read(&layout);
+    let d = util::daemon::Daemon::start_with(util::daemon::open_tempdir(), layout.clone());
+    let dev = format!("sim:{}", layout.display());
+    // The first two full storage slots, by mtx number and address.
+    let storage = o.slots.len() - o.ie;
+    let full: Vec<(usize, u16)> = (1..=storage)
+        .map(|n| (n, o.slots[n - 1]))
+        .filter(|(_, a)| o.at.contains_key(a))
+        .take(2)
+        .collect();
+    let [(n1, a1), (n2, a2)] = full[..] else {
+        panic!("the layout has two full storage slots")
+    };
+    let before = daemon_contents(&d);
+    assert_eq!(before[&a1].0.as_deref(), Some(o.at[&a1].as_str()));
+    assert_eq!(before[&a2].0.as_deref(), Some(o.at[&a2].as_str()));
+
+    let r = mtx_through(
+        &d,
+        &dev,
+        None,
+        &["exchange", &n1.to_string(), &n2.to_string()],
+    );
+    assert_eq!(
+        (r.code, r.stdout.as_str(), r.stderr.as_str()),
+        (0, "", ""),
+        "{r:?}"
+    );
+    let after = daemon_contents(&d);
+    // Each cartridge is where the other was, and records the element it came from.
+    let expected: BTreeMap<u16, (Option<String>, Option<u64>)> = before
+        .iter()
+        .map(|(a, v)| match *a {
+            x if x == a1 => (x, (Some(o.at[&a2].clone()), Some(u64::from(a2)))),
+            x if x == a2 => (x, (Some(o.at[&a1].clone()), Some(u64::from(a1)))),
+            x => (x, v.clone()),
+        })
+        .collect();
+    assert_eq!(after, expected);
+
+    // POSITION TO ELEMENT goes to the daemon's picker and changes nothing.
+    let r = mtx_through(&d, &dev, None, &["position", &n1.to_string()]);
+    assert_eq!(
+        (r.code, r.stdout.as_str(), r.stderr.as_str()),
+        (0, "", ""),
+        "{r:?}"
+    );
+    assert_eq!(daemon_contents(&d), expected);
+
+    // eject stays the daemon's to refuse: said on stderr, exit status 0 as mtx's eject.
+    let r = mtx_through(&d, &dev, None, &["eject"]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, ""), "{r:?}");
+    assert!(
+        r.stderr.contains("reel serve") && r.stderr.ends_with("mtx:eject failed\n"),
+        "{r:?}"
+    );
+    assert_eq!(daemon_contents(&d), expected);
+}
+
+#[test]
+fn through_the_daemon_another_user_may_not_move_or_exchange() {
+    let layout = quirk_layout("mtx-bacula");
+    let o = Oracle::read(&layout);
+    let d = util::daemon::Daemon::start_with(util::daemon::open_tempdir(), layout.clone());
+    std::fs::set_permissions(
+        &d.socket,
+        std::os::unix::fs::PermissionsExt::from_mode(0o666),
+    )
+    .unwrap();
+    let dev = format!("sim:{}", layout.display());
+    let storage = o.slots.len() - o.ie;
+    let full: Vec<usize> = (1..=storage)
+        .filter(|n| o.at.contains_key(&o.slots[n - 1]))
+        .take(2)
+        .collect();
+    let empty = (1..=storage)
+        .find(|n| !o.at.contains_key(&o.slots[n - 1]))
+        .expect("an empty storage slot");
+    let before = daemon_contents(&d);
+    let nobody = util::daemon::User::new(65534);
+    for args in [
+        vec![
+            "transfer".to_owned(),
+            full[0].to_string(),
+            empty.to_string(),
+        ],
+        vec![
+            "exchange".to_owned(),
+            full[0].to_string(),
+            full[1].to_string(),
+        ],
+        vec!["position".to_owned(), full[0].to_string()],
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let r = mtx_through(&d, &dev, Some(&nobody), &args);
+        assert_eq!(r.code, 1, "{args:?}: {r:?}");
+        if args[0] != "position" {
+            assert!(r.stderr.contains("ERROR_ACCESS_DENIED"), "{args:?}: {r:?}");
+        }
+        assert_eq!(daemon_contents(&d), before, "{args:?} changed nothing");
+    }
+}

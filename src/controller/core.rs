@@ -767,6 +767,199 @@ impl<T: Transport + Send + 'static> Controller<T> {
         })
     }
 
+    /// A technician's EXCHANGE MEDIUM (the mtx front's `exchange` through the daemon):
+    /// unloads a drive among `source` and `first` that holds a loaded tape, then EXCHANGE
+    /// MEDIUM on the picker, then the model as for two moves. Rights, drive checks and
+    /// errors as [`Controller::move_element`].
+    ///
+    /// # Errors
+    /// As [`Controller::move_element`].
+    pub fn exchange_element(
+        &self,
+        library: Option<&str>,
+        source: Location,
+        first: Location,
+        second: Location,
+        priority: i32,
+    ) -> Result<MoveDone, ControlError> {
+        let lib = self.library_index(library)?;
+        let priority = priority.clamp(*PRIORITY_RANGE.start(), *PRIORITY_RANGE.end());
+        let (id, flag, barcode, drives) =
+            self.reserve_elements(lib, &[source, first, second], priority, first)?;
+        let r = (|| {
+            if flag.is_set() {
+                return Err(ControlError::cancelled("the exchange"));
+            }
+            self.set_state(id, RequestState::InProcess);
+            for l in [source, first] {
+                self.unload_if_loaded(lib, l)?;
+            }
+            let transport = self.inner.lock().models[lib].transport;
+            let me = self.clone();
+            self.on_changer(lib, priority, Some(flag), move |c| {
+                c.exchange_medium(
+                    transport,
+                    source.address,
+                    first.address,
+                    second.address,
+                    false,
+                    false,
+                )
+                .map_err(|e| {
+                    ControlError::device(&e, &format!("exchanging {source} and {first}"))
+                })?;
+                let applied = me.inner.lock().models[lib].apply_exchange(source, first, second);
+                if let Err(e) = applied {
+                    tracing::warn!(error = %e, "the model disagreed with a completed exchange; re-reading");
+                    let mut kinds = vec![source.kind, first.kind, second.kind];
+                    kinds.sort();
+                    kinds.dedup();
+                    me.reread(lib, c, &kinds);
+                }
+                for l in [first, second] {
+                    let state = if l.kind == ElementKind::Drive {
+                        CartridgeState::Mounted
+                    } else {
+                        CartridgeState::Idle
+                    };
+                    me.observe(lib, l, state);
+                }
+                Ok(())
+            })?
+            .inspect(|()| {
+                let lid = self.library_id(lib);
+                self.inner
+                    .notify(NotifyOperation::Update, ObjectKind::Library, lid);
+            })
+        })();
+        self.release_drives(lib, &drives);
+        self.finish_request(id, r.as_ref().map(|_| ()));
+        r?;
+        Ok(MoveDone {
+            library: self.inner.units[lib].serial.clone(),
+            from: source.to_string(),
+            to: first.to_string(),
+            barcode,
+            request: id,
+        })
+    }
+
+    /// A technician's POSITION TO ELEMENT: the picker moves in front of `to`; nothing in the
+    /// model changes. Answers the library's serial.
+    ///
+    /// # Errors
+    /// `ERROR_INVALID_LIBRARY`; `ERROR_INVALID_PARAMETER` for an element the library lacks;
+    /// device failures with their sense.
+    pub fn position_element(
+        &self,
+        library: Option<&str>,
+        to: Location,
+        priority: i32,
+    ) -> Result<String, ControlError> {
+        let lib = self.library_index(library)?;
+        let priority = priority.clamp(*PRIORITY_RANGE.start(), *PRIORITY_RANGE.end());
+        let (id, flag, _, drives) = self.reserve_elements(lib, &[to], priority, to)?;
+        self.release_drives(lib, &drives);
+        let transport = self.inner.lock().models[lib].transport;
+        self.set_state(id, RequestState::InProcess);
+        let r = self
+            .on_changer(lib, priority, Some(flag), move |c| {
+                c.position_to_element(transport, to.address, false)
+                    .map_err(|e| ControlError::device(&e, &format!("positioning at {to}")))
+            })
+            .and_then(|r| r);
+        self.finish_request(id, r.as_ref().map(|_| ()));
+        r?;
+        Ok(self.inner.units[lib].serial.clone())
+    }
+
+    /// Checks `elements` against library `lib`, refuses a drive in use by a mount, reserves
+    /// the drives among them and opens a move request towards `to`.
+    fn reserve_elements(
+        &self,
+        lib: usize,
+        elements: &[Location],
+        priority: i32,
+        to: Location,
+    ) -> Result<(Uuid, CancelFlag, Option<String>, Vec<usize>), ControlError> {
+        let mut st = self.inner.lock();
+        let model = &st.models[lib];
+        for &l in elements {
+            if !model.has(l) {
+                return Err(ControlError::refused(
+                    Win32Code::ERROR_INVALID_PARAMETER,
+                    format!("{l} is not an element of library {}", model.serial),
+                ));
+            }
+        }
+        let mut drives: Vec<usize> = elements
+            .iter()
+            .filter(|l| l.kind == ElementKind::Drive)
+            .filter_map(|l| model.drive_index(l.address))
+            .collect();
+        drives.sort_unstable();
+        drives.dedup();
+        for &d in &drives {
+            let mounted = st.mounts.iter().any(|m| m.library == lib && m.drive == d);
+            if mounted || st.reserved.contains(&(lib, d)) {
+                return Err(ControlError::refused(
+                    Win32Code::ERROR_BUSY,
+                    format!(
+                        "drive:{} is in use by a mount; dismount it first",
+                        model.drives[d].address
+                    ),
+                ));
+            }
+        }
+        let barcode = elements
+            .first()
+            .and_then(|&l| model.cartridge_at(l))
+            .and_then(|c| c.barcode.clone());
+        for &d in &drives {
+            st.reserved.insert((lib, d));
+        }
+        let (id, flag) = self.new_request(
+            &mut st,
+            Operation::Move,
+            priority,
+            lib,
+            Some(to.to_string()),
+            barcode.clone(),
+        );
+        Ok((id, flag, barcode, drives))
+    }
+
+    fn release_drives(&self, lib: usize, drives: &[usize]) {
+        {
+            let mut st = self.inner.lock();
+            for d in drives {
+                st.reserved.remove(&(lib, *d));
+            }
+        }
+        self.inner.changed.notify_all();
+    }
+
+    /// Unloads the drive at `l` when it holds a loaded tape.
+    fn unload_if_loaded(&self, lib: usize, l: Location) -> Result<(), ControlError> {
+        if l.kind != ElementKind::Drive {
+            return Ok(());
+        }
+        let found = {
+            let st = self.inner.lock();
+            let m = &st.models[lib];
+            m.drive_index(l.address).map(|d| {
+                (
+                    d,
+                    m.drives[d].cartridge.is_some() && m.drives[d].path.is_some(),
+                )
+            })
+        };
+        match found {
+            Some((d, true)) => self.unload(lib, d),
+            _ => Ok(()),
+        }
+    }
+
     fn do_move(
         &self,
         lib: usize,

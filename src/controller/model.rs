@@ -396,6 +396,48 @@ impl LibraryModel {
         Ok(())
     }
 
+    /// Records a completed EXCHANGE MEDIUM: `source`'s cartridge went to `first`, `first`'s to
+    /// `second` (which may be `source`). Homes follow [`LibraryModel::apply_move`]'s rule.
+    ///
+    /// # Errors
+    /// An element the library lacks, an empty `source` or `first`, a full `second` that is
+    /// neither of them; the model is unchanged then.
+    pub fn apply_exchange(
+        &mut self,
+        source: Location,
+        first: Location,
+        second: Location,
+    ) -> Result<(), ModelError> {
+        for l in [source, first, second] {
+            if !self.has(l) {
+                return Err(ModelError::NoElement(l, self.serial.clone()));
+            }
+        }
+        for l in [source, first] {
+            if self.cartridge_at(l).is_none() {
+                return Err(ModelError::SourceEmpty(l));
+            }
+        }
+        if second != source && second != first && self.cartridge_at(second).is_some() {
+            return Err(ModelError::DestinationFull(second));
+        }
+        let a = self.take(source).ok_or(ModelError::SourceEmpty(source))?;
+        let b = self.take(first).ok_or(ModelError::SourceEmpty(first))?;
+        let homed = |mut c: Cartridge, from: Location, to: Location| {
+            if to.kind == ElementKind::Slot && c.home.is_none() {
+                c.home = Some(to.address);
+            }
+            if from.kind == ElementKind::Slot && c.home.is_none() {
+                c.home = Some(from.address);
+            }
+            c
+        };
+        let (a, b) = (homed(a, source, first), homed(b, first, second));
+        self.put(first, a, source);
+        self.put(second, b, first);
+        Ok(())
+    }
+
     /// Where the cartridge labelled `barcode` is.
     pub fn find_barcode(&self, barcode: &str) -> Option<Location> {
         let hit = |c: &Option<Cartridge>| {

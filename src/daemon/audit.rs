@@ -67,6 +67,16 @@ pub fn change(call: &Call) -> Option<String> {
         | Call::WaitNotification { .. }
         | Call::CloseNotification { .. } => None,
         Call::MoveElement { from, to, .. } => Some(format!("move the cartridge at {from} to {to}")),
+        Call::ExchangeElement {
+            source,
+            first,
+            second,
+            ..
+        } => Some(format!(
+            "exchange the cartridges at {source} and {first} (the second to {})",
+            second.as_deref().unwrap_or(source)
+        )),
+        Call::PositionElement { to, .. } => Some(format!("position the picker at {to}")),
         Call::CancelRequest { id } => Some(format!("cancel library request {id}")),
         Call::Mount { media, write, .. } => Some(format!(
             "mount {} for {}",

@@ -731,6 +731,34 @@ impl RsmBackend {
                 let done = ctl(c.move_element(library.as_deref(), from, to, priority))?;
                 Ok(json!({ "moved": done }))
             }
+            Call::ExchangeElement {
+                library,
+                source,
+                first,
+                second,
+                priority,
+            } => {
+                self.technician(s)?;
+                let (source, first) = (location(&source)?, location(&first)?);
+                let second = second
+                    .as_deref()
+                    .map(location)
+                    .transpose()?
+                    .unwrap_or(source);
+                let done =
+                    ctl(c.exchange_element(library.as_deref(), source, first, second, priority))?;
+                Ok(json!({ "exchanged": done }))
+            }
+            Call::PositionElement {
+                library,
+                to,
+                priority,
+            } => {
+                self.technician(s)?;
+                let to = location(&to)?;
+                let serial = ctl(c.position_element(library.as_deref(), to, priority))?;
+                Ok(json!({ "positioned": {"library": serial, "to": to.to_string()} }))
+            }
             Call::Requests { all } => Ok(json!({ "requests": c.requests(all) })),
             Call::CancelRequest { id } => {
                 ctl(c.cancel(id))?;

@@ -453,6 +453,33 @@ pub enum Call {
         #[serde(default)]
         priority: i32,
     },
+    /// A technician's EXCHANGE MEDIUM: `source`'s cartridge to `first`, `first`'s to `second`.
+    ExchangeElement {
+        /// The library (changer serial); may be left out when the daemon has one.
+        #[serde(default)]
+        library: Option<String>,
+        /// Source element, `TYPE:ADDRESS`.
+        source: String,
+        /// Where the source's cartridge goes.
+        first: String,
+        /// Where the first destination's cartridge goes (default: `source`).
+        #[serde(default)]
+        second: Option<String>,
+        /// −15 … 15 (default 0).
+        #[serde(default)]
+        priority: i32,
+    },
+    /// A technician's POSITION TO ELEMENT: the picker moves in front of `to`.
+    PositionElement {
+        /// The library (changer serial); may be left out when the daemon has one.
+        #[serde(default)]
+        library: Option<String>,
+        /// The element, `TYPE:ADDRESS`.
+        to: String,
+        /// −15 … 15 (default 0).
+        #[serde(default)]
+        priority: i32,
+    },
     /// The daemon's state: readiness, drives, queues, SCSI command counts.
     Status {},
     /// The same figures and more in the Prometheus text format.
@@ -679,6 +706,8 @@ impl Call {
             Call::MediaTypes {} => "media_types",
             Call::Library { .. } => "library",
             Call::MoveElement { .. } => "move_element",
+            Call::ExchangeElement { .. } => "exchange_element",
+            Call::PositionElement { .. } => "position_element",
             Call::Status {} => "status",
             Call::Metrics {} => "metrics",
             Call::Requests { .. } => "requests",

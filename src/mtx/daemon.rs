@@ -11,9 +11,12 @@
 //! - Moves are the daemon's `move_element` call (it unloads a drive first when its device is
 //!   known). A refusal carries the device's sense when there was one, so mtx's words and its
 //!   request-sense block come out as on the device path.
+//! - `exchange` and `position` are the daemon's `exchange_element` and `position_element`
+//!   calls, carried out on its picker and (for the exchange) recorded in its inventory.
 //! - What the daemon does not carry is refused, never done behind its back [design]:
-//!   `exchange`, `position`, `eject` and `invert`/`eepos` moves fail with a message that says
-//!   so; `inventory` asks the daemon to read the library again (`library` with `rescan`).
+//!   `eject` (reported on stderr, exit status 0 as mtx's eject always has, §4) and
+//!   `invert`/`eepos` moves and exchanges fail with a message that says so; `inventory` asks
+//!   the daemon to read the library again (`library` with `rescan`).
 
 use std::path::{Path, PathBuf};
 
@@ -333,12 +336,32 @@ impl Library for DaemonLibrary {
         Ok(())
     }
 
-    fn exchange_medium(&mut self, _x: &Exchange) -> Result<(), LibraryError> {
-        Err(self.not_carried("EXCHANGE MEDIUM"))
+    fn exchange_medium(&mut self, x: &Exchange) -> Result<(), LibraryError> {
+        if x.invert_first || x.invert_second || x.eepos != 0 {
+            return Err(self.not_carried("An exchange with invert or eepos"));
+        }
+        let call = Call::ExchangeElement {
+            library: Some(self.serial.clone()),
+            source: self.location(x.source),
+            first: self.location(x.first),
+            second: Some(self.location(x.second)),
+            priority: 0,
+        };
+        self.client.call_value(call).map_err(refused)?;
+        Ok(())
     }
 
-    fn position(&mut self, _transport: u16, _to: u16, _invert: bool) -> Result<(), LibraryError> {
-        Err(self.not_carried("POSITION TO ELEMENT"))
+    fn position(&mut self, _transport: u16, to: u16, invert: bool) -> Result<(), LibraryError> {
+        if invert {
+            return Err(self.not_carried("POSITION TO ELEMENT with invert"));
+        }
+        let call = Call::PositionElement {
+            library: Some(self.serial.clone()),
+            to: self.location(to),
+            priority: 0,
+        };
+        self.client.call_value(call).map_err(refused)?;
+        Ok(())
     }
 
     fn initialize(&mut self) -> Result<(), LibraryError> {

@@ -69,3 +69,60 @@ fn moves_update_contents_homes_and_drive_states() {
     assert_eq!(doc.slots[20].barcode.as_deref(), Some("ABC001L8"));
     assert_eq!(doc.slots[20].source, Some(500));
 }
+
+#[test]
+fn exchanges_update_contents_and_sources_as_two_moves() {
+    let mut m = lib();
+    let b = |m: &LibraryModel, l: &str| m.cartridge_at(at(l)).and_then(|c| c.barcode.clone());
+    let (b0, b2) = (b(&m, "slot:1000"), b(&m, "slot:1002"));
+    // (source, first, second, expected outcome)
+    let refused: [(&str, &str, &str, ModelError); 3] = [
+        (
+            "slot:1020",
+            "slot:1000",
+            "slot:1020",
+            ModelError::SourceEmpty(at("slot:1020")),
+        ),
+        (
+            "slot:1000",
+            "slot:1020",
+            "slot:1000",
+            ModelError::SourceEmpty(at("slot:1020")),
+        ),
+        (
+            "slot:1000",
+            "slot:1002",
+            "slot:1001",
+            ModelError::DestinationFull(at("slot:1001")),
+        ),
+    ];
+    for (s, f, t, e) in refused {
+        assert_eq!(m.apply_exchange(at(s), at(f), at(t)), Err(e), "{s} {f} {t}");
+    }
+    assert_eq!(
+        (b(&m, "slot:1000"), b(&m, "slot:1002")),
+        (b0.clone(), b2.clone())
+    );
+    // A swap: each cartridge records where it came from and keeps its home.
+    m.apply_exchange(at("slot:1000"), at("slot:1002"), at("slot:1000"))
+        .unwrap();
+    assert_eq!(
+        (b(&m, "slot:1000"), b(&m, "slot:1002")),
+        (b2.clone(), b0.clone())
+    );
+    let doc = m.render();
+    assert_eq!(
+        (doc.slots[0].source, doc.slots[2].source),
+        (Some(1002), Some(1000))
+    );
+    assert_eq!(m.cartridge_at(at("slot:1002")).unwrap().home, Some(1000));
+    // A rotation into a drive and an empty slot.
+    m.apply_exchange(at("slot:1000"), at("slot:1002"), at("drive:500"))
+        .unwrap();
+    assert_eq!(
+        (b(&m, "slot:1000"), b(&m, "slot:1002"), b(&m, "drive:500")),
+        (None, b2, b0)
+    );
+    assert_eq!(m.drives[0].source, Some(1002));
+    assert_eq!(m.drives[0].state, DriveState::Mounted);
+}
