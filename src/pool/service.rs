@@ -77,6 +77,34 @@ struct Pool {
 }
 
 impl Pool {
+    /// A new system pool (Free, Import or Unrecognized) of media type `t` under `container`.
+    fn system(
+        container: Uuid,
+        kind: PoolKind,
+        t: MediaType,
+        security: SecurityDescriptor,
+        now: i64,
+    ) -> Pool {
+        Pool {
+            id: Uuid::new_v4(),
+            parent: Some(container),
+            name: t.name().to_owned(),
+            kind,
+            media_type: Some(t),
+            description: String::new(),
+            allocation_policy: 0,
+            deallocation_policy: 0,
+            max_allocates: 0,
+            enabled: true,
+            created_ms: now,
+            modified_ms: now,
+            security,
+            physical_media: 0,
+            logical_media: 0,
+            children: BTreeMap::new(),
+        }
+    }
+
     fn row(&self) -> PoolRow {
         PoolRow {
             id: self.id,
@@ -544,24 +572,7 @@ impl Rsm {
                     })?;
                 for &t in &types {
                     if cat.child(container, t.name()).is_none() {
-                        new_pools.push(Pool {
-                            id: Uuid::new_v4(),
-                            parent: Some(container),
-                            name: t.name().to_owned(),
-                            kind,
-                            media_type: Some(t),
-                            description: String::new(),
-                            allocation_policy: 0,
-                            deallocation_policy: 0,
-                            max_allocates: 0,
-                            enabled: true,
-                            created_ms: now,
-                            modified_ms: now,
-                            security: security.clone(),
-                            physical_media: 0,
-                            logical_media: 0,
-                            children: BTreeMap::new(),
-                        });
+                        new_pools.push(Pool::system(container, kind, t, security.clone(), now));
                     }
                 }
             }

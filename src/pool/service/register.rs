@@ -1,7 +1,7 @@
 //! The catalogue follows the library (rsm-media-and-mounts §1): every cartridge an inventory
 //! saw becomes, or stays, a physical medium; what left the library goes offline or is dropped.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use uuid::Uuid;
 
@@ -426,24 +426,7 @@ impl Rsm {
         {
             return Ok(p.id);
         }
-        let pool = Pool {
-            id: Uuid::new_v4(),
-            parent: Some(container),
-            name: t.name().to_owned(),
-            kind,
-            media_type: Some(t),
-            description: String::new(),
-            allocation_policy: 0,
-            deallocation_policy: 0,
-            max_allocates: 0,
-            enabled: true,
-            created_ms: now,
-            modified_ms: now,
-            security: self.config.default_root_security(),
-            physical_media: 0,
-            logical_media: 0,
-            children: BTreeMap::new(),
-        };
+        let pool = Pool::system(container, kind, t, self.config.default_root_security(), now);
         let id = pool.id;
         new_pools.push(pool);
         Ok(id)
